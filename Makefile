@@ -1,0 +1,74 @@
+# barge: plain Makefile (see README.md).  `make` builds everything into build/.
+PREFIX ?= /usr/local
+BUILD  ?= build
+CC     ?= cc
+
+PKGS    := jansson libseccomp libcap
+OPT     ?= -O2 -g
+WARN    := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 -Wno-format-nonliteral
+CFLAGS  += $(OPT) $(WARN) -std=gnu11 -D_GNU_SOURCE -fno-strict-aliasing -MMD -MP \
+           $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+LDFLAGS += -Wl,-O1 -Wl,--as-needed
+
+COMMON_SRC  := $(wildcard src/common/*.c)
+RUNTIME_SRC := $(wildcard src/runtime/*.c)
+RTCLI_SRC   := $(wildcard src/runtime/cli/*.c)
+UNIT_SRC    := $(wildcard tests/unit/test_*.c)
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+LIBCOMMON  := $(BUILD)/lib/libbarge-common.a
+LIBRUNTIME := $(BUILD)/lib/libbarge-runtime.a
+BINS       := $(BUILD)/bin/barge-runtime
+UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+
+.PHONY: all install test demo deps test-deps unit clean format
+all: $(BINS) $(UNIT_BINS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(LIBCOMMON): $(call obj,$(COMMON_SRC))
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+$(LIBRUNTIME): $(call obj,$(RUNTIME_SRC))
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+$(BUILD)/bin/barge-runtime: $(call obj,$(RTCLI_SRC)) $(LIBRUNTIME) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBRUNTIME) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+
+deps:
+	scripts/install-deps.sh build
+
+test-deps:
+	scripts/install-deps.sh test
+
+# `make test` and `make demo` do all set-up themselves on a fresh Debian 12.
+test: test-deps
+	$(MAKE) all
+	tests/run.sh
+
+demo: deps
+	$(MAKE) all
+	scripts/demo.sh
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
