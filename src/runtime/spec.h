@@ -27,6 +27,8 @@ struct spec_mount {
         unsigned long clear_flags; /* MS_* explicitly cleared (e.g. "rw", "dev") */
         unsigned long propagation; /* MS_SHARED/MS_SLAVE/MS_PRIVATE/MS_UNBINDABLE | MS_REC */
         int bind;                  /* "bind" or "rbind" (rbind sets MS_REC in flags) */
+        unsigned long rec_attr_set; /* MOUNT_ATTR_* from "rro", "rnosuid"... (mount_setattr) */
+        unsigned long rec_attr_clr;
         char *data;                /* unrecognised options joined with ',' for the fs */
 };
 
