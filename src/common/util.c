@@ -141,7 +141,7 @@ int write_file_atomic(const char *path, const char *data, size_t len, mode_t mod
         _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
         if (fd < 0)
                 return err_sys(e, "create %s", tmp);
-        if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+        if (write_all(fd, data, len) < 0) {
                 err_sys(e, "write %s", tmp);
                 unlink(tmp);
                 return -1;

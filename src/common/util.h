@@ -52,7 +52,8 @@ int read_file(const char *path, size_t max, char **out, size_t *len, struct err 
 int read_fd_all(int fd, size_t max, char **out, size_t *len, struct err **e);
 /* Write `data` to `path` (O_WRONLY|O_TRUNC, no create unless mode != 0). */
 int write_file(const char *path, const char *data, size_t len, mode_t mode, struct err **e);
-/* Write atomically: write a temp file beside `path`, fsync, rename. */
+/* Write atomically (readers see the old or the new file, never a part): a
+ * temp file beside `path`, then rename.  Not durable: no fsync. */
 int write_file_atomic(const char *path, const char *data, size_t len, mode_t mode,
                       struct err **e);
 int mkdir_p(const char *path, mode_t mode, struct err **e);
