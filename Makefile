@@ -9,7 +9,9 @@ WARN    := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 -Wno-
 CFLAGS  += $(OPT) $(WARN) -std=gnu11 -D_GNU_SOURCE -fno-strict-aliasing -MMD -MP \
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-LDFLAGS += -Wl,-O1 -Wl,--as-needed
+# -S: no debug info in binaries: create/run/exec copy the binary into a sealed
+# memfd (selfclone.c), so its size is paid on every container start.
+LDFLAGS += -Wl,-O1 -Wl,--as-needed -Wl,-S
 
 COMMON_SRC  := $(wildcard src/common/*.c)
 RUNTIME_SRC := $(wildcard src/runtime/*.c)

@@ -294,6 +294,7 @@ static int do_create(const struct rt_ctx *ctx, const char *id, const struct rt_c
         const struct spec_namespace *cgns = spec_namespace(s, CLONE_NEWCGROUP);
         struct init_args a = {
                 .spec = s,
+                .id = id,
                 .bundle = c->bundle,
                 .rootfs = c->rootfs,
                 .fifo_path = c->fifo,
@@ -301,6 +302,7 @@ static int do_create(const struct rt_ctx *ctx, const char *id, const struct rt_c
                 .console_fd = c->console_fd,
                 .preserve_fds = o->preserve_fds,
                 .no_pivot = o->no_pivot,
+                .no_new_keyring = o->no_new_keyring,
                 .new_userns = user && !user->path,
                 .new_cgroupns = cgns && !cgns->path,
                 .seccomp = c->seccomp,

@@ -4,6 +4,7 @@
  * insertion order), so the files diff cleanly against runc's.
  */
 #include "defaults.h"
+#include "spec.h"
 
 #include <ctype.h>
 #include <seccomp.h>
@@ -177,22 +178,6 @@ json_t *default_spec(int rootless)
 
 /* ---- features ---- */
 
-/* The words spec.c's mount option parser understands (keep the two in step),
- * sorted like runc's list.  Anything else is passed to the filesystem as data. */
-static const char *const mount_options[] = {
-    "async",         "atime",       "bind",        "defaults",     "dev",
-    "diratime",      "dirsync",     "exec",        "iversion",     "lazytime",
-    "loud",          "mand",        "noatime",     "nodev",        "nodiratime",
-    "noexec",        "noiversion",  "nolazytime",  "nomand",       "norelatime",
-    "nostrictatime", "nosuid",      "nosymfollow", "private",      "rbind",
-    "rdev",          "rdiratime",   "relatime",    "remount",      "rexec",
-    "rnoatime",      "rnodev",      "rnodiratime", "rnoexec",      "rnosuid",
-    "rnosymfollow",  "ro",          "rprivate",    "rrelatime",    "rro",
-    "rrw",           "rshared",     "rslave",      "rstrictatime", "rsuid",
-    "rsymfollow",    "runbindable", "rw",          "shared",       "silent",
-    "slave",         "strictatime", "suid",        "symfollow",    "sync",
-    "unbindable",    NULL,
-};
 
 /* Every capability libcap has a name for, "CAP_CHOWN" style, by number.
  * libcap names an unknown capability by its number, which ends the list. */
@@ -232,7 +217,7 @@ json_t *features_json(void)
                                 "poststart", "poststop");
         return must(json_pack("{s:s, s:s, s:o, s:o, s:o, s:{s:s, s:s}}", "ociVersionMin",
                               BARGE_OCI_VERSION_MIN, "ociVersionMax", BARGE_OCI_VERSION_MAX,
-                              "hooks", hooks, "mountOptions", strings(mount_options), "linux",
+                              "hooks", hooks, "mountOptions", spec_mount_option_names(), "linux",
                               features_linux(), "annotations", "io.github.barge.runtime.version",
                               BARGE_RUNTIME_VERSION, "io.github.seccomp.libseccomp.version", scmp));
 }

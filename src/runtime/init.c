@@ -19,6 +19,8 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <linux/keyctl.h>
 #include <unistd.h>
 
 #include "../common/util.h"
@@ -31,6 +33,22 @@ static int become_root_in_userns(struct err **e)
                 return err_sys(e, "user namespace: become gid 0 (is 0 mapped?)");
         if (setresuid(0, 0, 0) < 0)
                 return err_sys(e, "user namespace: become uid 0 (is 0 mapped?)");
+        return 0;
+}
+
+/* A session keyring of the container's own, so keys never leak between
+ * containers (or from the caller) through the session keyring. */
+static int join_session_keyring(const char *id, struct err **e)
+{
+        char name[1100];
+        snprintf(name, sizeof(name), "_ses.%s", id);
+        long key = syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name, 0, 0, 0);
+        if (key < 0)
+                return errno == ENOSYS || errno == EACCES ? 0
+                                                          : err_sys(e, "join a new session keyring");
+        /* all rights for its possessors (the container), search only for the
+         * same uid elsewhere: other containers cannot even list it */
+        syscall(SYS_keyctl, KEYCTL_SETPERM, key, 0x3f080000, 0, 0);
         return 0;
 }
 
@@ -99,6 +117,8 @@ static int setup(struct init_args *a, json_t **state, int *procfd, int *fifofd, 
         if (a->new_cgroupns && unshare(CLONE_NEWCGROUP) < 0)
                 return err_sys(e, "create cgroup namespace");
         if (set_names(s, e) < 0)
+                return -1;
+        if (!a->no_new_keyring && join_session_keyring(a->id, e) < 0)
                 return -1;
         *procfd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
         *fifofd = open(a->fifo_path, O_PATH | O_CLOEXEC);

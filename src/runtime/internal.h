@@ -109,6 +109,7 @@ int rootfs_finish(struct rootfs_ctx *c, struct err **e);
 
 struct init_args {
         const struct spec *spec;
+        const char *id;
         const char *bundle; /* cwd for relative mount sources */
         const char *rootfs;
         const char *fifo_path;
@@ -116,6 +117,7 @@ struct init_args {
         int console_fd; /* connected console socket, or -1 */
         int preserve_fds;
         int no_pivot;
+        int no_new_keyring;
         int new_userns, new_cgroupns;
         const struct sock_fprog *seccomp;
         unsigned int seccomp_flags;

@@ -183,7 +183,15 @@ static int mount_one(struct rootfs_ctx *c, const struct spec_mount *m, int rootf
         if (!strcmp(m->type, "cgroup") || !strcmp(m->type, "cgroup2")) {
                 if (c->cgroup == NULL)
                         return 0;
-                if (cgroup_mount(c->cgroup, p, c->cgroupns, m->flags, e) < 0)
+                /* cgroup_mount builds a tree below the destination, so it needs a
+                 * path that enters the new mounts: the resolved one (no symlinks
+                 * left in it; nothing runs in the rootfs yet to swap them in) */
+                char real[PATH_MAX];
+                ssize_t n = readlink(p, real, sizeof(real) - 1);
+                if (n < 0)
+                        return err_sys(e, "mount %s: resolve", m->destination);
+                real[n] = '\0';
+                if (cgroup_mount(c->cgroup, real, c->cgroupns, m->flags, e) < 0)
                         return err_wrap(e, "mount %s", m->destination);
                 return 0;
         }

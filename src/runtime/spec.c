@@ -267,6 +267,23 @@ static const struct {
         {"rsymfollow", OPT_ATTR_CLR, MOUNT_ATTR_NOSYMFOLLOW},
 };
 
+static int cmp_str(const void *a, const void *b)
+{
+        return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+json_t *spec_mount_option_names(void)
+{
+        const char *names[ARRAY_SIZE(mount_opts)];
+        for (size_t i = 0; i < ARRAY_SIZE(mount_opts); i++)
+                names[i] = mount_opts[i].name;
+        qsort(names, ARRAY_SIZE(names), sizeof(names[0]), cmp_str);
+        json_t *a = json_array();
+        for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+                json_array_append_new(a, json_string(names[i]));
+        return a;
+}
+
 static void parse_mount_options(struct spec_mount *m)
 {
         size_t dlen = 0;

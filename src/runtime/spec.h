@@ -146,6 +146,9 @@ void spec_process_free(struct spec_process *p);
 /* The namespace entry of a CLONE_NEW* type, or NULL. */
 const struct spec_namespace *spec_namespace(const struct spec *s, int type);
 
+/* The mount option words the parser understands (for `features`). */
+json_t *spec_mount_option_names(void);
+
 /* Capability name ("CAP_SYS_ADMIN") to number, -1 if unknown. */
 int cap_from_name_str(const char *name);
 /* "SIGKILL", "KILL", "9" -> 9; -1 if unknown. */
