@@ -469,25 +469,27 @@ static char *dirname_of(const char *p)
         return d;
 }
 
-/* Set h->path and h->dir for cgroupsPath `rel` (cleaned), absolute or not. */
+/* Set h->path and h->dir for cgroupsPath `rel` (cleaned), absolute or not.
+ * Where only a subtree of the hierarchy is mounted (a container without a
+ * cgroup namespace), "absolute" means below that subtree, as for runc. */
 static int resolve(struct hier *h, const char *rel, int absolute, int pure_v2, struct err **e)
 {
         if (absolute) {
-                h->path = join_path("/", rel);
+                h->path = join_path(h->mnt_root, rel);
         } else {
                 _cleanup_free_ char *base = pure_v2 ? dirname_of(h->own) : xstrdup(h->own);
                 h->path = join_path(base, rel);
         }
         if (!path_under(h->path, h->mnt_root))
-                return err_new(e, 0, "cgroup %s: %s is outside the part of the hierarchy mounted at %s",
+                return err_new(e, 0,
+                               "cgroup %s: %s is outside the part of the hierarchy mounted at %s",
                                hier_label(h), h->path, h->mountpoint);
         const char *below = h->path + (strcmp(h->mnt_root, "/") == 0 ? 0 : strlen(h->mnt_root));
         h->dir = xasprintf("%s%s", h->mountpoint, strcmp(below, "/") == 0 ? "" : below);
         return 0;
 }
 
-static int resolve_all(struct cgroup *cg, const char *cgroups_path, const char *id,
-                       struct err **e)
+static int resolve_all(struct cgroup *cg, const char *cgroups_path, const char *id, struct err **e)
 {
         int absolute = cgroups_path && cgroups_path[0] == '/';
         _cleanup_free_ char *rel = NULL;
@@ -686,7 +688,8 @@ static char *pid_dir(const struct hier *h, pid_t pid)
                 int match = h->v2 ? strcmp(l, "0:") == 0 : strcmp(c1 + 1, h->controllers) == 0;
                 if (!match || !path_under(c2 + 1, h->mnt_root ? h->mnt_root : "/"))
                         continue;
-                size_t skip = (h->mnt_root && strcmp(h->mnt_root, "/") != 0) ? strlen(h->mnt_root) : 0;
+                size_t skip =
+                    (h->mnt_root && strcmp(h->mnt_root, "/") != 0) ? strlen(h->mnt_root) : 0;
                 return xasprintf("%s%s", h->mountpoint, c2 + 1 + skip);
         }
         return NULL;
@@ -804,9 +807,9 @@ static const char *const thr_key[THR_N] = {"throttleReadBpsDevice", "throttleWri
 enum { ACC_M = 1, ACC_R = 2, ACC_W = 4, ACC_ALL = 7 }; /* = BPF_DEVCG_ACC_* */
 
 struct devrule {
-        char type;                /* 'a', 'c', 'b' */
-        long long major, minor;   /* -1 = any */
-        unsigned access;          /* ACC_* */
+        char type;              /* 'a', 'c', 'b' */
+        long long major, minor; /* -1 = any */
+        unsigned access;        /* ACC_* */
         int allow;
 };
 
@@ -907,8 +910,7 @@ static int get_int(json_t *obj, const char *where, const char *key, long long mi
         return 0;
 }
 
-static int get_bool(json_t *obj, const char *where, const char *key, struct opt *o,
-                    struct err **e)
+static int get_bool(json_t *obj, const char *where, const char *key, struct opt *o, struct err **e)
 {
         json_t *v = json_object_get(obj, key);
         o->has = 0;
@@ -972,7 +974,8 @@ static int parse_cpu(json_t *c, struct resources *r, struct err **e)
             get_int(c, w, "realtimeRuntime", -1, LLONG_MAX, 1, &r->cpu.rt_runtime, e) < 0 ||
             get_int(c, w, "realtimePeriod", 0, LLONG_MAX, 1, &r->cpu.rt_period, e) < 0 ||
             get_int(c, w, "idle", LLONG_MIN, LLONG_MAX, 0, &r->cpu.idle, e) < 0 ||
-            get_str(c, w, "cpus", &r->cpu.cpus, e) < 0 || get_str(c, w, "mems", &r->cpu.mems, e) < 0)
+            get_str(c, w, "cpus", &r->cpu.cpus, e) < 0 ||
+            get_str(c, w, "mems", &r->cpu.mems, e) < 0)
                 return -1;
         if (r->cpu.cpus && *r->cpu.cpus == '\0')
                 r->cpu.cpus = NULL;
@@ -999,7 +1002,8 @@ static int parse_devnums(json_t *arr, const char *where, const char *a, const ch
                     (b && get_int(it, w, b, 0, LLONG_MAX, 0, &(*out)[i].b, e) < 0))
                         return -1;
                 if (!maj.has || !min.has)
-                        return err_new(e, 0, "cgroup: linux.resources.%s: major and minor are required", w);
+                        return err_new(
+                            e, 0, "cgroup: linux.resources.%s: major and minor are required", w);
                 (*out)[i].major = maj.v;
                 (*out)[i].minor = min.v;
         }
@@ -1042,7 +1046,8 @@ static int parse_huge(json_t *arr, struct resources *r, struct err **e)
                     get_int(it, w, "limit", 0, LLONG_MAX, 0, &lim, e) < 0)
                         return -1;
                 if (r->huge[i].size == NULL || !lim.has || strchr(r->huge[i].size, '/'))
-                        return err_new(e, 0, "cgroup: linux.resources.%s: pageSize and limit are required", w);
+                        return err_new(
+                            e, 0, "cgroup: linux.resources.%s: pageSize and limit are required", w);
                 r->huge[i].limit = lim.v;
         }
         return 0;
@@ -1066,7 +1071,8 @@ static int parse_network(json_t *n, struct resources *r, struct err **e)
                     get_int(it, w, "priority", 0, UINT32_MAX, 0, &p, e) < 0)
                         return -1;
                 if (r->prio[i].name == NULL || !p.has)
-                        return err_new(e, 0, "cgroup: linux.resources.%s: name and priority are required", w);
+                        return err_new(
+                            e, 0, "cgroup: linux.resources.%s: name and priority are required", w);
                 r->prio[i].prio = p.v;
         }
         return 0;
@@ -1102,9 +1108,12 @@ static int parse_devrule(json_t *it, const char *w, struct devrule *d, struct er
         if (!allow.has)
                 return err_new(e, 0, "cgroup: linux.resources.%s.allow is required", w);
         if (type && *type && (strlen(type) != 1 || !strchr("acb", *type)))
-                return err_new(e, 0, "cgroup: linux.resources.%s.type: \"%s\" is not a, c or b", w, type);
+                return err_new(e, 0, "cgroup: linux.resources.%s.type: \"%s\" is not a, c or b", w,
+                               type);
         if (parse_access(access && *access ? access : "rwm", &d->access) < 0)
-                return err_new(e, 0, "cgroup: linux.resources.%s.access: \"%s\" is not made of r, w, m", w, access);
+                return err_new(e, 0,
+                               "cgroup: linux.resources.%s.access: \"%s\" is not made of r, w, m",
+                               w, access);
         d->allow = (int)allow.v;
         d->type = type && *type ? *type : 'a';
         d->major = maj.has ? maj.v : -1;
@@ -1129,15 +1138,42 @@ static int parse_unified(json_t *u, struct resources *r, struct err **e)
 {
         const char *k;
         json_t *v;
-        json_object_foreach(u, k, v) {
+        json_object_foreach(u, k, v)
+        {
                 if (!json_is_string(v))
                         return bad_type("unified", k, "a string", v, e);
                 if (*k == '\0' || *k == '.' || strchr(k, '/'))
-                        return err_new(e, 0, "cgroup: linux.resources.unified: \"%s\" is not a cgroup file name", k);
+                        return err_new(
+                            e, 0,
+                            "cgroup: linux.resources.unified: \"%s\" is not a cgroup file name", k);
         }
         r->unified = json_object_size(u) ? u : NULL;
         return 0;
 }
+
+static int parse_pids(json_t *p, struct resources *r, struct err **e)
+{
+        return get_int(p, "pids", "limit", LLONG_MIN, LLONG_MAX, 1, &r->pids, e);
+}
+
+static int parse_rdma(json_t *o, struct resources *r, struct err **e)
+{
+        if (json_object_size(o))
+                return err_new(e, 0, "cgroup: linux.resources.rdma: not supported");
+        return 0;
+}
+
+static const struct {
+        const char *key;
+        json_type type;
+        int (*parse)(json_t *, struct resources *, struct err **);
+} sections[] = {
+    {"memory", JSON_OBJECT, parse_memory},      {"cpu", JSON_OBJECT, parse_cpu},
+    {"pids", JSON_OBJECT, parse_pids},          {"blockIO", JSON_OBJECT, parse_blkio},
+    {"hugepageLimits", JSON_ARRAY, parse_huge}, {"network", JSON_OBJECT, parse_network},
+    {"devices", JSON_ARRAY, parse_devices},     {"unified", JSON_OBJECT, parse_unified},
+    {"rdma", JSON_OBJECT, parse_rdma},
+};
 
 static int parse_resources(json_t *j, struct resources *r, struct err **e)
 {
@@ -1147,21 +1183,12 @@ static int parse_resources(json_t *j, struct resources *r, struct err **e)
         if (!json_is_object(j))
                 return err_new(e, 0, "cgroup: linux.resources: expected an object, got %s",
                                json_kind(j));
-        json_t *o;
-        if (get_typed(j, "", "memory", JSON_OBJECT, &o, e) < 0 || (o && parse_memory(o, r, e) < 0) ||
-            get_typed(j, "", "cpu", JSON_OBJECT, &o, e) < 0 || (o && parse_cpu(o, r, e) < 0) ||
-            get_typed(j, "", "blockIO", JSON_OBJECT, &o, e) < 0 || (o && parse_blkio(o, r, e) < 0) ||
-            get_typed(j, "", "hugepageLimits", JSON_ARRAY, &o, e) < 0 || (o && parse_huge(o, r, e) < 0) ||
-            get_typed(j, "", "network", JSON_OBJECT, &o, e) < 0 || (o && parse_network(o, r, e) < 0) ||
-            get_typed(j, "", "devices", JSON_ARRAY, &o, e) < 0 || (o && parse_devices(o, r, e) < 0) ||
-            get_typed(j, "", "unified", JSON_OBJECT, &o, e) < 0 || (o && parse_unified(o, r, e) < 0) ||
-            get_typed(j, "", "pids", JSON_OBJECT, &o, e) < 0 ||
-            (o && get_int(o, "pids", "limit", LLONG_MIN, LLONG_MAX, 1, &r->pids, e) < 0))
-                return -1;
-        if (get_typed(j, "", "rdma", JSON_OBJECT, &o, e) < 0)
-                return -1;
-        if (o && json_object_size(o))
-                return err_new(e, 0, "cgroup: linux.resources.rdma: not supported");
+        for (size_t i = 0; i < ARRAY_SIZE(sections); i++) {
+                json_t *o;
+                if (get_typed(j, "", sections[i].key, sections[i].type, &o, e) < 0 ||
+                    (o && sections[i].parse(o, r, e) < 0))
+                        return -1;
+        }
         return 0;
 }
 
@@ -1183,7 +1210,9 @@ static int mem_v1_limits(const struct hier *h, struct opt lim, struct opt sw, st
                 sw = lim; /* as runc: unlimited memory means unlimited swap too */
         if (sw.has && !have_sw) {
                 if (sw.v != -1)
-                        return err_new(e, 0, "cgroup memory: swap limit not supported by the kernel (no %s)", S);
+                        return err_new(
+                            e, 0, "cgroup memory: swap limit not supported by the kernel (no %s)",
+                            S);
                 sw.has = 0;
         }
         if (lim.has && sw.has) {
@@ -1191,10 +1220,12 @@ static int mem_v1_limits(const struct hier *h, struct opt lim, struct opt sw, st
                 if (cg_read_u64(h, L, &cur) < 0)
                         return err_sys(e, "cgroup memory: read %s", L);
                 if ((unsigned long long)sw.v >= cur) /* -1 compares as unlimited */
-                        return cg_write_ll(h, "memory", S, sw.v, e) < 0 ? -1
-                                                                       : cg_write_ll(h, "memory", L, lim.v, e);
-                return cg_write_ll(h, "memory", L, lim.v, e) < 0 ? -1
-                                                                 : cg_write_ll(h, "memory", S, sw.v, e);
+                        return cg_write_ll(h, "memory", S, sw.v, e) < 0
+                                   ? -1
+                                   : cg_write_ll(h, "memory", L, lim.v, e);
+                return cg_write_ll(h, "memory", L, lim.v, e) < 0
+                           ? -1
+                           : cg_write_ll(h, "memory", S, sw.v, e);
         }
         if (lim.has)
                 return cg_write_ll(h, "memory", L, lim.v, e);
@@ -1239,7 +1270,9 @@ static int swap_to_v2(long long sw, long long lim, long long *out, struct err **
         if (lim == 0)
                 return err_new(e, 0, "cgroup memory: a swap limit needs a memory limit");
         if (sw < lim)
-                return err_new(e, 0, "cgroup memory: memory+swap limit %lld is below the memory limit %lld", sw, lim);
+                return err_new(
+                    e, 0, "cgroup memory: memory+swap limit %lld is below the memory limit %lld",
+                    sw, lim);
         *out = sw - lim;
         return 0;
 }
@@ -1383,8 +1416,7 @@ static int cpu_v1_bandwidth(const struct hier *h, struct opt quota, struct opt p
 }
 
 /* Written when the file exists, skipped with a warning when it does not. */
-static int cg_write_if_present(const struct hier *h, const char *file, struct opt o,
-                               struct err **e)
+static int cg_write_if_present(const struct hier *h, const char *file, struct opt o, struct err **e)
 {
         if (!o.has)
                 return 0;
@@ -1437,7 +1469,8 @@ static int cpu_v2(const struct hier *h, const struct resources *r, struct err **
             cg_write_ll(h, "cpu", "cpu.weight",
                         (long long)shares_to_weight((unsigned long long)r->cpu.shares.v), e) < 0)
                 return -1;
-        if ((r->cpu.quota.has || r->cpu.period.has) && cpu_v2_max(h, r->cpu.quota, r->cpu.period, e) < 0)
+        if ((r->cpu.quota.has || r->cpu.period.has) &&
+            cpu_v2_max(h, r->cpu.quota, r->cpu.period, e) < 0)
                 return -1;
         if (r->cpu.burst.has && (r->cpu.burst.v || cg_exists(h, "cpu.max.burst")) &&
             cg_write_ll(h, "cpu", "cpu.max.burst", r->cpu.burst.v, e) < 0)
@@ -1460,7 +1493,8 @@ static int apply_cpu(const struct cgroup *cg, const struct resources *r, struct 
         }
         if (c->cpus || c->mems) {
                 struct hier *h = need(cg, "cpuset", e);
-                if (h == NULL || (c->cpus && cg_write(h, "cpuset", "cpuset.cpus", c->cpus, e) < 0) ||
+                if (h == NULL ||
+                    (c->cpus && cg_write(h, "cpuset", "cpuset.cpus", c->cpus, e) < 0) ||
                     (c->mems && cg_write(h, "cpuset", "cpuset.mems", c->mems, e) < 0))
                         return -1;
         }
@@ -1491,13 +1525,14 @@ static int blkio_to_io_weight(long long w, long long *out, struct err **e)
 static int blkio_v1(const struct hier *h, const struct resources *r, struct err **e)
 {
         static const char *const thr_file[THR_N] = {
-                "blkio.throttle.read_bps_device", "blkio.throttle.write_bps_device",
-                "blkio.throttle.read_iops_device", "blkio.throttle.write_iops_device"};
+            "blkio.throttle.read_bps_device", "blkio.throttle.write_bps_device",
+            "blkio.throttle.read_iops_device", "blkio.throttle.write_iops_device"};
         int bfq = cg_exists(h, "blkio.bfq.weight");
         const char *wf = bfq ? "blkio.bfq.weight" : "blkio.weight";
         const char *wdf = bfq ? "blkio.bfq.weight_device" : "blkio.weight_device";
         if ((r->blkio.weight.has && cg_write_ll(h, "blkio", wf, r->blkio.weight.v, e) < 0) ||
-            (r->blkio.leaf.has && cg_write_ll(h, "blkio", "blkio.leaf_weight", r->blkio.leaf.v, e) < 0))
+            (r->blkio.leaf.has &&
+             cg_write_ll(h, "blkio", "blkio.leaf_weight", r->blkio.leaf.v, e) < 0))
                 return -1;
         for (size_t i = 0; i < r->blkio.n_wdev; i++) {
                 const struct devnum *d = &r->blkio.wdev[i];
@@ -1548,9 +1583,11 @@ static int blkio_v2(const struct hier *h, const struct resources *r, struct err 
                         const struct devnum *d = &r->blkio.thr[t][i];
                         char v[96];
                         if (d->a.v == 0) /* v1 reads 0 as "no limit" */
-                                snprintf(v, sizeof(v), "%lld:%lld %s=max", d->major, d->minor, thr_name[t]);
+                                snprintf(v, sizeof(v), "%lld:%lld %s=max", d->major, d->minor,
+                                         thr_name[t]);
                         else
-                                snprintf(v, sizeof(v), "%lld:%lld %s=%lld", d->major, d->minor, thr_name[t], d->a.v);
+                                snprintf(v, sizeof(v), "%lld:%lld %s=%lld", d->major, d->minor,
+                                         thr_name[t], d->a.v);
                         if (cg_write(h, "io", "io.max", v, e) < 0)
                                 return -1;
                 }
@@ -1580,10 +1617,11 @@ static int apply_hugetlb(const struct cgroup *cg, const struct resources *r, str
         if (h == NULL)
                 return -1;
         for (size_t i = 0; i < r->n_huge; i++) {
-                _cleanup_free_ char *f = xasprintf(h->v2 ? "hugetlb.%s.max" : "hugetlb.%s.limit_in_bytes",
-                                                   r->huge[i].size);
+                _cleanup_free_ char *f = xasprintf(
+                    h->v2 ? "hugetlb.%s.max" : "hugetlb.%s.limit_in_bytes", r->huge[i].size);
                 if (!cg_exists(h, f))
-                        return err_new(e, 0, "cgroup hugetlb: page size %s is not supported (no %s)",
+                        return err_new(e, 0,
+                                       "cgroup hugetlb: page size %s is not supported (no %s)",
                                        r->huge[i].size, f);
                 if (cg_write_ll(h, "hugetlb", f, r->huge[i].limit, e) < 0)
                         return -1;
@@ -1618,10 +1656,13 @@ static int apply_unified(const struct cgroup *cg, const struct resources *r, str
                 return 0;
         struct hier *h = v2_hier(cg);
         if (h == NULL)
-                return err_new(e, 0, "cgroup: linux.resources.unified needs cgroup v2 (this host has v1 only)");
+                return err_new(
+                    e, 0,
+                    "cgroup: linux.resources.unified needs cgroup v2 (this host has v1 only)");
         const char *k;
         json_t *v;
-        json_object_foreach(r->unified, k, v) {
+        json_object_foreach(r->unified, k, v)
+        {
                 char ctrl[64];
                 snprintf(ctrl, sizeof(ctrl), "%.*s", (int)strcspn(k, "."), k);
                 if (has_token(h->controllers, ctrl) && v2_enable(h, ctrl, e) < 0)
@@ -1648,10 +1689,10 @@ struct devstate {
 
 /* runc's defaults, appended after the container's own rules. */
 static const struct devrule default_rules[] = {
-        {'c', -1, -1, ACC_M, 1},  {'b', -1, -1, ACC_M, 1},   {'c', 1, 3, ACC_ALL, 1},
-        {'c', 1, 8, ACC_ALL, 1},  {'c', 1, 7, ACC_ALL, 1},   {'c', 5, 0, ACC_ALL, 1},
-        {'c', 1, 5, ACC_ALL, 1},  {'c', 1, 9, ACC_ALL, 1},   {'c', 136, -1, ACC_ALL, 1},
-        {'c', 5, 2, ACC_ALL, 1},
+    {'c', -1, -1, ACC_M, 1}, {'b', -1, -1, ACC_M, 1}, {'c', 1, 3, ACC_ALL, 1},
+    {'c', 1, 8, ACC_ALL, 1}, {'c', 1, 7, ACC_ALL, 1}, {'c', 5, 0, ACC_ALL, 1},
+    {'c', 1, 5, ACC_ALL, 1}, {'c', 1, 9, ACC_ALL, 1}, {'c', 136, -1, ACC_ALL, 1},
+    {'c', 5, 2, ACC_ALL, 1},
 };
 
 static void dev_apply(struct devstate *s, const struct devrule *r)
@@ -1689,8 +1730,8 @@ static void dev_line(const struct devrule *r, char *buf, size_t size)
                 snprintf(maj, sizeof(maj), "%lld", r->major);
         if (r->minor >= 0)
                 snprintf(min, sizeof(min), "%lld", r->minor);
-        snprintf(acc, sizeof(acc), "%s%s%s", r->access & ACC_R ? "r" : "", r->access & ACC_W ? "w" : "",
-                 r->access & ACC_M ? "m" : "");
+        snprintf(acc, sizeof(acc), "%s%s%s", r->access & ACC_R ? "r" : "",
+                 r->access & ACC_W ? "w" : "", r->access & ACC_M ? "m" : "");
         snprintf(buf, size, "%c %s:%s %s", r->type, maj, min, acc);
 }
 
@@ -1735,12 +1776,17 @@ static size_t bpf_rule(const struct devrule *r, struct bpf_insn *p)
         if (acc) { /* (requested & allowed) != requested */
                 p[i++] = INSN(BPF_ALU | BPF_MOV | BPF_X, BPF_REG_1, BPF_REG_3, 0, 0);
                 p[i++] = INSN(BPF_ALU | BPF_AND | BPF_K, BPF_REG_1, 0, 0, (int)r->access);
-                p[i] = INSN(BPF_JMP | BPF_JNE | BPF_X, BPF_REG_1, BPF_REG_3, (short)(n - i - 1), 0), i++;
+                p[i] = INSN(BPF_JMP | BPF_JNE | BPF_X, BPF_REG_1, BPF_REG_3, (short)(n - i - 1), 0),
+                i++;
         }
         if (r->major >= 0)
-                p[i] = INSN(BPF_JMP | BPF_JNE | BPF_K, BPF_REG_4, 0, (short)(n - i - 1), (int)r->major), i++;
+                p[i] = INSN(BPF_JMP | BPF_JNE | BPF_K, BPF_REG_4, 0, (short)(n - i - 1),
+                            (int)r->major),
+                i++;
         if (r->minor >= 0)
-                p[i] = INSN(BPF_JMP | BPF_JNE | BPF_K, BPF_REG_5, 0, (short)(n - i - 1), (int)r->minor), i++;
+                p[i] = INSN(BPF_JMP | BPF_JNE | BPF_K, BPF_REG_5, 0, (short)(n - i - 1),
+                            (int)r->minor),
+                i++;
         p[i++] = INSN(BPF_ALU | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, r->allow);
         p[i++] = INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
         return (size_t)i;
@@ -1793,8 +1839,8 @@ static int bpf_load(const struct bpf_insn *insns, size_t n, struct err **e)
                 return fd;
         vlog[strcspn(vlog, "\n")] = '\0';
         errno = saved;
-        return err_sys(e, "cgroup devices: load eBPF device filter%s%s%s", *vlog ? " (verifier: " : "",
-                       vlog, *vlog ? ")" : "");
+        return err_sys(e, "cgroup devices: load eBPF device filter%s%s%s",
+                       *vlog ? " (verifier: " : "", vlog, *vlog ? ")" : "");
 }
 
 static void bpf_detach_id(int dfd, uint32_t id)
@@ -1854,7 +1900,8 @@ static int apply_devices(const struct cgroup *cg, const struct resources *r, str
                 return 0;
         struct hier *h = hier_for(cg, "devices");
         if (h == NULL) {
-                log_warn("cgroup devices: no devices controller on this host, device rules not applied");
+                log_warn(
+                    "cgroup devices: no devices controller on this host, device rules not applied");
                 return 0;
         }
         struct devstate s = {0};
@@ -2199,8 +2246,8 @@ static json_t *mem_entry_v1(const struct hier *h, const char *prefix)
         return o;
 }
 
-static json_t *mem_entry(unsigned long long limit, unsigned long long usage,
-                         unsigned long long max, unsigned long long failcnt)
+static json_t *mem_entry(unsigned long long limit, unsigned long long usage, unsigned long long max,
+                         unsigned long long failcnt)
 {
         json_t *o = json_object();
         json_object_set_new(o, "limit", jnum(limit));
@@ -2225,13 +2272,17 @@ static json_t *stats_memory(const struct cgroup *cg)
                 json_object_set_new(m, "kernelTCP", mem_entry_v1(h, "memory.kmem.tcp"));
         } else { /* swap reported as memory+swap, like v1 */
                 json_t *ev = read_kv(h, "memory.events");
-                unsigned long long cur = u64_or0(h, "memory.current"), lim = u64_or0(h, "memory.max");
+                unsigned long long cur = u64_or0(h, "memory.current"),
+                                   lim = u64_or0(h, "memory.max");
                 unsigned long long scur = u64_or0(h, "memory.swap.current"),
                                    slim = u64_or0(h, "memory.swap.max");
                 set_nz(m, "cache", kv(raw, "file"));
-                json_object_set_new(m, "usage", mem_entry(lim, cur, u64_or0(h, "memory.peak"), kv(ev, "max")));
-                json_object_set_new(m, "swap", mem_entry(slim == UINT64_MAX || lim == UINT64_MAX ? UINT64_MAX : slim + lim,
-                                                         scur + cur, 0, 0));
+                json_object_set_new(m, "usage",
+                                    mem_entry(lim, cur, u64_or0(h, "memory.peak"), kv(ev, "max")));
+                json_object_set_new(
+                    m, "swap",
+                    mem_entry(slim == UINT64_MAX || lim == UINT64_MAX ? UINT64_MAX : slim + lim,
+                              scur + cur, 0, 0));
                 json_decref(ev);
         }
         if (json_object_size(raw))
@@ -2271,7 +2322,8 @@ static void blkio_v1_stat(const struct hier *h, json_t *out, const char *key,
 {
         _cleanup_free_ char *text = NULL;
         _cleanup_err_ struct err *e = NULL;
-        if (cg_read(h, files[0], &text, &e) < 0 && (err_free(&e), cg_read(h, files[1], &text, &e) < 0))
+        if (cg_read(h, files[0], &text, &e) < 0 &&
+            (err_free(&e), cg_read(h, files[1], &text, &e) < 0))
                 return;
         for (char *sv, *l = strtok_r(text, "\n", &sv); l; l = strtok_r(NULL, "\n", &sv)) {
                 unsigned long long maj, min, v;
@@ -2293,13 +2345,15 @@ static void io_v2_stat(const struct hier *h, json_t *out)
                 int off = 0;
                 if (sscanf(l, "%llu:%llu%n", &maj, &min, &off) != 2)
                         continue;
-                for (char *sv2, *t = strtok_r(l + off, " ", &sv2); t; t = strtok_r(NULL, " ", &sv2)) {
+                for (char *sv2, *t = strtok_r(l + off, " ", &sv2); t;
+                     t = strtok_r(NULL, " ", &sv2)) {
                         char k[16];
                         if (sscanf(t, "%15[a-z]=%llu", k, &v) != 2)
                                 continue;
                         int bytes = k[1] == 'b', read = k[0] == 'r';
                         if (strcmp(k + 1, "bytes") == 0 || strcmp(k + 1, "ios") == 0)
-                                blk_add(out, bytes ? "ioServiceBytesRecursive" : "ioServicedRecursive",
+                                blk_add(out,
+                                        bytes ? "ioServiceBytesRecursive" : "ioServicedRecursive",
                                         maj, min, read ? "Read" : "Write", v);
                 }
         }
@@ -2348,7 +2402,8 @@ static json_t *stats_hugetlb(const struct cgroup *cg)
                         continue;
                 page_size_name(de->d_name, sz, sizeof(sz));
                 json_t *en = json_object();
-                snprintf(f, sizeof(f), h->v2 ? "hugetlb.%s.current" : "hugetlb.%s.usage_in_bytes", sz);
+                snprintf(f, sizeof(f), h->v2 ? "hugetlb.%s.current" : "hugetlb.%s.usage_in_bytes",
+                         sz);
                 set_nz(en, "usage", u64_or0(h, f));
                 snprintf(f, sizeof(f), "hugetlb.%s.max_usage_in_bytes", sz);
                 set_nz(en, "max", h->v2 ? 0 : u64_or0(h, f));
@@ -2380,8 +2435,8 @@ static json_t *cpu_list(const char *s)
 static json_t *stats_cpuset(const struct cgroup *cg)
 {
         static const char *const flags[] = {
-                "cpu_exclusive", "mem_hardwall", "mem_exclusive", "memory_migrate", "memory_spread_page",
-                "memory_spread_slab", "memory_pressure", "sched_load_balance"};
+            "cpu_exclusive",      "mem_hardwall",       "mem_exclusive",   "memory_migrate",
+            "memory_spread_page", "memory_spread_slab", "memory_pressure", "sched_load_balance"};
         json_t *o = json_object();
         struct hier *h = hier_for(cg, "cpuset");
         if (h == NULL)
@@ -2441,9 +2496,11 @@ static int hier_from_json(json_t *j, size_t i, struct hier *h, struct err **e)
                            &ctrls, "mountpoint", &mnt, "path", &path, "dir", &dir) < 0)
                 return err_new(e, 0, "cgroup state: hierarchies[%zu]: %s", i, je.text);
         if (strcmp(type, "v1") != 0 && strcmp(type, "v2") != 0)
-                return err_new(e, 0, "cgroup state: hierarchies[%zu]: unknown type \"%s\"", i, type);
+                return err_new(e, 0, "cgroup state: hierarchies[%zu]: unknown type \"%s\"", i,
+                               type);
         if (!path_under(dir, mnt) || strcmp(dir, mnt) == 0 || strstr(dir, "/../"))
-                return err_new(e, 0, "cgroup state: hierarchies[%zu]: %s is not below %s", i, dir, mnt);
+                return err_new(e, 0, "cgroup state: hierarchies[%zu]: %s is not below %s", i, dir,
+                               mnt);
         h->v2 = strcmp(type, "v2") == 0;
         h->controllers = xstrdup(ctrls);
         h->mountpoint = xstrdup(mnt);
@@ -2487,7 +2544,9 @@ static unsigned long locked_flags(const char *path)
         return f;
 }
 
-#define MNT_FLAGS (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME)
+#define MNT_FLAGS                                                                                  \
+        (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME | \
+         MS_STRICTATIME)
 
 static int bind_dir(const char *src, const char *dst, unsigned long flags, struct err **e)
 {
@@ -2521,11 +2580,14 @@ static int mount_one(const struct hier *h, const char *dst, int cgroupns, unsign
                 return 0;
         }
         _cleanup_free_ char *data = str_has_prefix(h->controllers, "name=")
-                                            ? xasprintf("none,%s", h->controllers)
-                                            : xstrdup(h->controllers);
-        if (mount("cgroup", dst, "cgroup", flags & MNT_FLAGS, data) < 0)
-                return err_sys(e, "cgroup mount: mount cgroup (%s) on %s", data, dst);
-        return 0;
+                                        ? xasprintf("none,%s", h->controllers)
+                                        : xstrdup(h->controllers);
+        if (mount("cgroup", dst, "cgroup", flags & MNT_FLAGS, data) == 0)
+                return 0;
+        /* a user namespace may mount cgroup2 but not v1 hierarchies */
+        if (errno == EPERM)
+                return bind_dir(h->dir, dst, flags, e);
+        return err_sys(e, "cgroup mount: mount cgroup (%s) on %s", data, dst);
 }
 
 /* cpu -> cpu,cpuacct and cpuacct -> cpu,cpuacct, as hosts lay them out. */
@@ -2536,7 +2598,8 @@ static int link_controllers(const char *dest, const struct hier *h, struct err *
         _cleanup_free_ char *list = xstrdup(h->controllers);
         for (char *sv, *t = strtok_r(list, ",", &sv); t; t = strtok_r(NULL, ",", &sv)) {
                 _cleanup_free_ char *lnk = xasprintf("%s/%s", dest, t);
-                if (!str_has_prefix(t, "name=") && symlink(h->controllers, lnk) < 0 && errno != EEXIST)
+                if (!str_has_prefix(t, "name=") && symlink(h->controllers, lnk) < 0 &&
+                    errno != EEXIST)
                         return err_sys(e, "cgroup mount: symlink %s", lnk);
         }
         return 0;
@@ -2545,7 +2608,8 @@ static int link_controllers(const char *dest, const struct hier *h, struct err *
 static int mount_v1_layout(const struct cgroup *cg, const char *dest, int cgroupns,
                            unsigned long flags, struct err **e)
 {
-        unsigned long tflags = (flags & MNT_FLAGS & ~(unsigned long)MS_RDONLY) | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+        unsigned long tflags =
+            (flags & MNT_FLAGS & ~(unsigned long)MS_RDONLY) | MS_NOSUID | MS_NODEV | MS_NOEXEC;
         if (mount("tmpfs", dest, "tmpfs", tflags, "mode=755") < 0)
                 return err_sys(e, "cgroup mount: mount tmpfs on %s", dest);
         for (size_t i = 0; i < cg->n; i++) {

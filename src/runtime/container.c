@@ -283,7 +283,8 @@ static int do_create(const struct rt_ctx *ctx, const char *id, const struct rt_c
         if (load_bundle(ctx, o, c, e) < 0)
                 return -1;
         c->fifo = xasprintf("%s/exec.fifo", c->dir);
-        if (mkfifo(c->fifo, 0622) < 0)
+        /* writable by the init whatever uid it maps to; chmod: umask applies to mkfifo */
+        if (mkfifo(c->fifo, 0622) < 0 || chmod(c->fifo, 0622) < 0)
                 return err_sys(e, "mkfifo %s", c->fifo);
         if (o->console_socket && (c->console_fd = terminal_connect_socket(o->console_socket, e)) < 0)
                 return -1;
@@ -391,6 +392,28 @@ static int load_running(const struct rt_ctx *ctx, const char *id, struct cstate 
         return 0;
 }
 
+/* Open the fifo's read end, which lets the init's blocked open return, and
+ * read its byte; the init dying instead must not hang us, so poll. */
+static int await_fifo(const struct cstate *st, const char *fifo, struct err **e)
+{
+        _cleanup_close_ int fd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0)
+                return err_sys(e, "container %s: open exec fifo", st->id);
+        for (;;) {
+                struct pollfd p = {.fd = fd, .events = POLLIN};
+                int r = poll(&p, 1, 100);
+                if (r < 0 && errno != EINTR)
+                        return err_sys(e, "container %s: wait for init", st->id);
+                char b;
+                if (r > 0 && read(fd, &b, 1) == 1) {
+                        unlink(fifo);
+                        return 0;
+                }
+                if ((r > 0 && (p.revents & POLLHUP)) || state_status(st) == ST_STOPPED)
+                        return err_new(e, 0, "container %s: init exited before start", st->id);
+        }
+}
+
 int rt_start(const struct rt_ctx *ctx, const char *id, struct err **e)
 {
         _cleanup_cstate_ struct cstate *st = NULL;
@@ -401,14 +424,8 @@ int rt_start(const struct rt_ctx *ctx, const char *id, struct err **e)
                 return err_new(e, 0, "container %s is %s: only a created container can start", id,
                                status_name(s));
         _cleanup_free_ char *fifo = xasprintf("%s/exec.fifo", st->dir);
-        _cleanup_close_ int fd = open(fifo, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return err_sys(e, "container %s: open exec fifo", id);
-        char b;
-        ssize_t n = read(fd, &b, 1);
-        unlink(fifo);
-        if (n != 1)
-                return err_new(e, 0, "container %s: init exited before start", id);
+        if (await_fifo(st, fifo, e) < 0)
+                return -1;
         _cleanup_spec_ struct spec *spec = NULL;
         if (rt_load_spec(ctx, id, &spec, e) < 0)
                 return -1;

@@ -40,6 +40,8 @@ static int child_setup(struct exec_child *x, struct err **e)
         struct sync_msg m;
         if (sync_recv(x->sync_fd, SYNC_GO, &m, e) < 0)
                 return -1;
+        /* in its cgroup now: from here on it must outlive a detaching parent */
+        prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
         if (x->plan.proc->terminal) {
                 _cleanup_close_ int master = -1, slave = -1;
                 if (terminal_open(&master, &slave, (unsigned short)x->plan.proc->console_height,
@@ -96,6 +98,9 @@ static pid_t start_child(struct exec_child *x, int parent_fd, struct cgroup *cg,
                 close(parent_fd);
                 stage1(x);
         }
+        /* only the child may hold its end: EOF below means it exec'd */
+        close(x->sync_fd);
+        x->sync_fd = -1;
         struct sync_msg m;
         int r = sync_recv(parent_fd, SYNC_PID, &m, e);
         while (waitpid(a, NULL, 0) < 0 && errno == EINTR)
@@ -169,8 +174,7 @@ int rt_exec(const struct rt_ctx *ctx, const char *id, struct spec_process *proc,
         }
         x.sync_fd = pair[1];
         pid_t pid = start_child(&x, pair[0], cg, e);
-        close(pair[1]);
-        pair[1] = -1;
+        pair[1] = -1; /* closed by start_child */
         if (pid < 0)
                 goto out;
         if (tty[0] >= 0 && terminal_recv_fd(tty[0], &master, e) < 0)

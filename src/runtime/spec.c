@@ -654,6 +654,33 @@ static int parse_devices(json_t *arr, struct spec *s, struct err **e)
         return 0;
 }
 
+/* Only sysctls the container's own namespaces isolate may be set: anything
+ * else would change the host (as runc refuses them too). */
+static int check_sysctl(const struct spec *s, const char *key, struct err **e)
+{
+        static const char *const ipc[] = {"kernel.msgmax",     "kernel.msgmnb", "kernel.msgmni",
+                                          "kernel.sem",        "kernel.shmall", "kernel.shmmax",
+                                          "kernel.shmmni",     "kernel.shm_rmid_forced"};
+        int need = 0;
+        for (size_t i = 0; i < ARRAY_SIZE(ipc); i++)
+                if (!strcmp(key, ipc[i]))
+                        need = CLONE_NEWIPC;
+        if (str_has_prefix(key, "fs.mqueue."))
+                need = CLONE_NEWIPC;
+        else if (str_has_prefix(key, "net."))
+                need = CLONE_NEWNET;
+        else if (!strcmp(key, "kernel.hostname") || !strcmp(key, "kernel.domainname"))
+                need = CLONE_NEWUTS;
+        if (need == 0)
+                return err_new(e, 0, "linux.sysctl: %s is not namespaced: setting it would change "
+                                     "the host", key);
+        const struct spec_namespace *ns = spec_namespace(s, need);
+        if (ns == NULL)
+                return err_new(e, 0, "linux.sysctl: %s needs the container's own %s namespace", key,
+                               need == CLONE_NEWNET ? "network" : need == CLONE_NEWIPC ? "ipc" : "uts");
+        return 0;
+}
+
 static int parse_linux(json_t *lin, struct spec *s, struct err **e)
 {
         json_t *a, *o;
@@ -684,8 +711,10 @@ static int parse_linux(json_t *lin, struct spec *s, struct err **e)
                 {
                         if (!json_is_string(v))
                                 return err_new(e, 0, "linux.sysctl.%s: expected a string", k);
-                        if (strstr(k, ".."))
+                        if (strstr(k, "..") || strchr(k, '/'))
                                 return err_new(e, 0, "linux.sysctl: invalid key %s", k);
+                        if (check_sysctl(s, k, e) < 0)
+                                return -1;
                         s->sysctl[s->n_sysctl].key = xstrdup(k);
                         s->sysctl[s->n_sysctl++].value = xstrdup(json_string_value(v));
                 }
