@@ -405,12 +405,21 @@ static int await_fifo(const struct cstate *st, const char *fifo, struct err **e)
                 if (r < 0 && errno != EINTR)
                         return err_sys(e, "container %s: wait for init", st->id);
                 char b;
-                if (r > 0 && read(fd, &b, 1) == 1) {
-                        unlink(fifo);
-                        return 0;
-                }
+                if (r > 0 && read(fd, &b, 1) == 1)
+                        break;
                 if ((r > 0 && (p.revents & POLLHUP)) || state_status(st) == ST_STOPPED)
                         return err_new(e, 0, "container %s: init exited before start", st->id);
+        }
+        unlink(fifo);
+        /* EOF: the init's end was closed by its execve (or its exit) */
+        for (;;) {
+                struct pollfd p = {.fd = fd, .events = POLLIN};
+                int r = poll(&p, 1, -1);
+                if (r < 0 && errno != EINTR)
+                        return err_sys(e, "container %s: wait for exec", st->id);
+                char b;
+                if (r > 0 && ((p.revents & POLLHUP) || read(fd, &b, 1) == 0))
+                        return 0;
         }
 }
 

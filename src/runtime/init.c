@@ -180,15 +180,16 @@ void init_main(struct init_args *a)
         char self[64];
         snprintf(self, sizeof(self), "self/fd/%d", fifofd);
         int w = openat(procfd, self, O_WRONLY | O_CLOEXEC);
-        if (w < 0 || write(w, "0", 1) != 1) {
+        if (w < 0) {
                 dprintf(2, "barge-runtime: init: open exec fifo: %s\n", strerror(errno));
                 _exit(1);
         }
-        close(w);
         close(fifofd);
         close(procfd);
+        /* `start` reads this byte, then waits for EOF: w is close-on-exec, so
+         * its poststart hooks run once our execve has happened */
         json_object_set_new(state, "status", json_string("running"));
-        if (hooks_run(a->spec, HOOK_START_CONTAINER, state, &e) < 0 ||
+        if (hooks_run(a->spec, HOOK_START_CONTAINER, state, &e) < 0 || write(w, "0", 1) != 1 ||
             process_exec(&plan, &e) < 0) {
                 dprintf(2, "barge-runtime: %s\n", e->msg);
                 _exit(127);

@@ -320,9 +320,16 @@ static int pivot(struct rootfs_ctx *c, struct err **e)
                 return chdir("/") < 0 ? err_sys(e, "chdir /") : 0;
         }
         /* pivot_root(".", ".") stacks the old root on top of the new one;
-         * detach it without letting the unmount propagate to the host */
+         * detach it without letting the unmount propagate to the host.  Only
+         * the old root may become a slave: step into it through an fd, since
+         * "." would name the new root for mount(2). */
+        _cleanup_close_ int oldroot = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+        if (oldroot < 0)
+                return err_sys(e, "open old root");
         if (syscall(SYS_pivot_root, ".", ".") < 0)
                 return err_sys(e, "pivot_root into %s", c->rootfs);
+        if (fchdir(oldroot) < 0)
+                return err_sys(e, "enter old root");
         if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
                 return err_sys(e, "make old root a slave");
         if (umount2(".", MNT_DETACH) < 0)
