@@ -673,6 +673,32 @@ int cgroup_enter(struct cgroup *cg, pid_t pid, struct err **e)
         return 0;
 }
 
+int cgroup_v2_fd(const struct cgroup *cg)
+{
+        for (size_t i = 0; i < cg->n; i++)
+                if (cg->h[i].v2)
+                        return open(cg->h[i].dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        return -1;
+}
+
+/* Writing "0" to a v1 `tasks` file moves the calling thread without the
+ * global threadgroup lock whose RCU grace period makes every write of a pid
+ * to cgroup.procs cost ~10 ms; for a single-threaded process that moves the
+ * whole process.  v2 has no such file: cgroup.procs there. */
+int cgroup_join_self(const struct cgroup *cg, int include_v2, struct err **e)
+{
+        char p[PATH_MAX];
+        for (size_t i = 0; i < cg->n; i++) {
+                const struct hier *h = &cg->h[i];
+                if (h->v2 && !include_v2)
+                        continue;
+                snprintf(p, sizeof(p), "%s/%s", h->dir, h->v2 ? "cgroup.procs" : "tasks");
+                if (write_value(p, "0") < 0)
+                        return err_sys(e, "cgroup %s: join %s", hier_label(h), h->dir);
+        }
+        return 0;
+}
+
 /* The directory `pid` is in now in hierarchy h, or NULL. */
 static char *pid_dir(const struct hier *h, pid_t pid)
 {

@@ -49,6 +49,13 @@ int cgroup_create(const char *cgroups_path, const char *id, json_t *resources, p
 int cgroup_apply_resources(struct cgroup *cg, json_t *resources, struct err **e);
 /* Move `pid` into the container's cgroup in every hierarchy (`exec`). */
 int cgroup_enter(struct cgroup *cg, pid_t pid, struct err **e);
+/* An O_PATH fd of the v2 (unified) directory for clone3(CLONE_INTO_CGROUP),
+ * or -1 when there is no v2 hierarchy. */
+int cgroup_v2_fd(const struct cgroup *cg);
+/* Move the calling single-threaded process into every v1 hierarchy (and v2
+ * too when include_v2) by itself: cheaper than cgroup_enter from outside,
+ * which pays an RCU grace period per call.  Allocates nothing. */
+int cgroup_join_self(const struct cgroup *cg, int include_v2, struct err **e);
 /* pause/resume: v1 freezer.state, v2 cgroup.freeze; returns once the kernel
  * reports the cgroup FROZEN/THAWED (or fails after a few seconds). */
 int cgroup_freeze(struct cgroup *cg, int frozen, struct err **e);

@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -39,8 +40,22 @@
 #define CLONE_NEWTIME 0x00000080
 #endif
 
-pid_t clone_flags(unsigned long flags)
+pid_t clone_flags(unsigned long flags, int cgroup_fd, int *in_cgroup)
 {
+        *in_cgroup = 0;
+        if (cgroup_fd >= 0) {
+                /* born in its v2 cgroup: no migration, no global cgroup lock */
+                struct clone_args ca = {.flags = flags | CLONE_INTO_CGROUP,
+                                        .exit_signal = SIGCHLD,
+                                        .cgroup = (uint64_t)cgroup_fd};
+                pid_t pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+                if (pid >= 0) {
+                        *in_cgroup = 1;
+                        return pid;
+                }
+                if (errno != ENOSYS && errno != E2BIG && errno != EINVAL)
+                        return -1;
+        }
         return (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
 }
 
@@ -119,7 +134,7 @@ static pid_t spawn_init(struct init_args *a, int parent_fd, struct err **e)
         int any_path;
         unsigned long flags = new_ns_flags(a->spec, &any_path);
         if (!any_path) {
-                pid_t pid = clone_flags(flags);
+                pid_t pid = clone_flags(flags, a->cgroup_fd, &a->in_v2_cgroup);
                 if (pid < 0)
                         return err_sys(e, "clone the container's init");
                 if (pid == 0) {
@@ -136,7 +151,7 @@ static pid_t spawn_init(struct init_args *a, int parent_fd, struct err **e)
                 struct err *ce = NULL;
                 if (join_namespaces(a->spec, &ce) < 0)
                         sync_fail(a->sync_fd, &ce);
-                pid_t pid = clone_flags(flags | CLONE_PARENT);
+                pid_t pid = clone_flags(flags | CLONE_PARENT, a->cgroup_fd, &a->in_v2_cgroup);
                 if (pid < 0) {
                         err_sys(&ce, "clone the container's init");
                         sync_fail(a->sync_fd, &ce);
@@ -162,6 +177,7 @@ struct creating {
         pid_t pid;
         int sync[2];
         int console_fd;
+        int self_join; /* the init joins its v1 cgroups itself (cgroup_join_self) */
 };
 
 static void creating_free(struct creating *c)
@@ -240,7 +256,8 @@ static int parent_side(const char *id, struct creating *c, struct err **e)
                     write_idmap(c->pid, "gid_map", s->gid_mappings, s->n_gid_mappings, e) < 0)
                         return -1;
         }
-        if (cgroup_create(s->cgroups_path, id, s->resources, c->pid, &c->cg, e) < 0)
+        /* an init in a user namespace cannot write the host's cgroup files */
+        if (!c->self_join && cgroup_enter(c->cg, c->pid, e) < 0)
                 return -1;
         if (s->process->has_oom_score_adj) {
                 _cleanup_free_ char *p = xasprintf("/proc/%d/oom_score_adj", (int)c->pid);
@@ -250,8 +267,7 @@ static int parent_side(const char *id, struct creating *c, struct err **e)
                         return err_wrap(e, "process.oomScoreAdj");
         }
         json_t *state = hook_state(id, "creating", c->pid, c->bundle, s);
-        json_t *go = json_pack("{s:o,s:o}", "state", json_incref(state), "cgroup",
-                               cgroup_to_json(c->cg));
+        json_t *go = json_pack("{s:o}", "state", json_incref(state));
         _cleanup_free_ char *text = json_dumps(go, JSON_COMPACT);
         json_decref(go);
         int r = -1;
@@ -291,11 +307,19 @@ static int do_create(const struct rt_ctx *ctx, const char *id, const struct rt_c
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, c->sync) < 0)
                 return err_sys(e, "socketpair");
         const struct spec *s = c->spec;
+        /* the cgroup and its limits exist before the init does */
+        if (cgroup_create(s->cgroups_path, id, s->resources, 0, &c->cg, e) < 0)
+                return -1;
+        _cleanup_close_ int v2fd = cgroup_v2_fd(c->cg);
+        c->self_join = spec_namespace(s, CLONE_NEWUSER) == NULL;
         const struct spec_namespace *user = spec_namespace(s, CLONE_NEWUSER);
         const struct spec_namespace *cgns = spec_namespace(s, CLONE_NEWCGROUP);
         struct init_args a = {
                 .spec = s,
                 .id = id,
+                .cgroup = c->cg,
+                .cgroup_fd = v2fd,
+                .self_join = c->self_join,
                 .bundle = c->bundle,
                 .rootfs = c->rootfs,
                 .fifo_path = c->fifo,

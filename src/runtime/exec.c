@@ -31,6 +31,8 @@ struct exec_child {
         struct exec_plan plan;
         int pidfd;
         int ns_flags;
+        const struct cgroup *cgroup;
+        int cgroup_fd; /* v2 directory, or -1 */
         int sync_fd;
         int console_fd;
 };
@@ -58,15 +60,20 @@ static int child_setup(struct exec_child *x, struct err **e)
         return process_exec(&x->plan, e);
 }
 
-/* The first child: join, clone the process, report its pid. */
+/* The first child: join the cgroups (while still the host's root: cheap,
+ * see cgroup_join_self), then the namespaces; clone the process into the v2
+ * cgroup; report its pid, and in `text` whether it is in every cgroup. */
 static void stage1(struct exec_child *x)
 {
         struct err *e = NULL;
+        if (cgroup_join_self(x->cgroup, 0, &e) < 0)
+                sync_fail(x->sync_fd, &e);
         if (setns(x->pidfd, x->ns_flags) < 0) {
                 err_sys(&e, "join the container's namespaces");
                 sync_fail(x->sync_fd, &e);
         }
-        pid_t pid = clone_flags(CLONE_PARENT);
+        int in_cgroup;
+        pid_t pid = clone_flags(CLONE_PARENT, x->cgroup_fd, &in_cgroup);
         if (pid < 0) {
                 err_sys(&e, "clone");
                 sync_fail(x->sync_fd, &e);
@@ -77,7 +84,7 @@ static void stage1(struct exec_child *x)
                 child_setup(x, &e);
                 sync_fail(x->sync_fd, &e);
         }
-        sync_send(x->sync_fd, SYNC_PID, pid, NULL);
+        sync_send(x->sync_fd, SYNC_PID, pid, in_cgroup || x->cgroup_fd < 0 ? "joined" : "");
         _exit(0);
 }
 
@@ -108,7 +115,9 @@ static pid_t start_child(struct exec_child *x, int parent_fd, struct cgroup *cg,
         if (r < 0)
                 return -1;
         pid_t pid = (pid_t)m.code;
-        if (cgroup_enter(cg, pid, e) < 0 || sync_send(parent_fd, SYNC_GO, 0, NULL) < 0) {
+        int joined = strcmp(m.text, "joined") == 0;
+        if ((!joined && cgroup_enter(cg, pid, e) < 0) ||
+            sync_send(parent_fd, SYNC_GO, 0, NULL) < 0) {
                 kill(pid, SIGKILL);
                 waitpid(pid, NULL, 0);
                 return -1;
@@ -147,12 +156,15 @@ int rt_exec(const struct rt_ctx *ctx, const char *id, struct spec_process *proc,
                 return err_new(e, 0, "--console-socket given but the process has no terminal");
 
         int pair[2] = {-1, -1}, tty[2] = {-1, -1}, master = -1, r = -1;
+        _cleanup_close_ int v2fd = cgroup_v2_fd(cg);
         _cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, st->pid, 0);
         if (pidfd < 0)
                 return err_sys(e, "container %s: open its init", id);
         struct exec_child x = {.plan = {.proc = proc, .seccomp = prog, .seccomp_flags = sflags,
                                         .preserve_fds = o->preserve_fds},
                                .pidfd = pidfd,
+                               .cgroup = cg,
+                               .cgroup_fd = v2fd,
                                .ns_flags = ns_flags_of(spec),
                                .console_fd = -1};
         if (proc->terminal) {

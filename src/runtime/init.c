@@ -86,29 +86,19 @@ static int setup_terminal(struct init_args *a, struct err **e)
         return terminal_make_controlling(slave, e);
 }
 
-static json_t *parse_go(const struct sync_msg *m, json_t **state)
-{
-        json_t *j = json_loads(m->text, 0, NULL);
-        *state = json_incref(json_object_get(j, "state"));
-        json_t *cg = json_incref(json_object_get(j, "cgroup"));
-        json_decref(j);
-        return cg;
-}
-
 static int setup(struct init_args *a, json_t **state, int *procfd, int *fifofd, struct err **e)
 {
         const struct spec *s = a->spec;
         struct sync_msg m;
+        /* while the parent writes id maps: join our cgroups (before anything
+         * else runs here, and before the cgroup namespace is made) */
+        if (a->self_join && cgroup_join_self(a->cgroup, !a->in_v2_cgroup, e) < 0)
+                return -1;
         if (sync_recv(a->sync_fd, SYNC_GO, &m, e) < 0)
                 return -1;
-        json_t *cgj = parse_go(&m, state);
-        struct cgroup *cg = NULL;
-        if (cgj && cgroup_from_json(cgj, &cg, e) < 0) {
-                json_decref(cgj);
-                return -1;
-        }
-        json_decref(cgj);
-        _cleanup_cgroup_ struct cgroup *cg_owned = cg;
+        json_t *go = json_loads(m.text, 0, NULL);
+        *state = json_incref(json_object_get(go, "state"));
+        json_decref(go);
 
         if (chdir(a->bundle) < 0)
                 return err_sys(e, "chdir to bundle %s", a->bundle);
@@ -132,7 +122,7 @@ static int setup(struct init_args *a, json_t **state, int *procfd, int *fifofd, 
                 .userns = a->new_userns || spec_namespace(s, CLONE_NEWUSER),
                 .netns = spec_namespace(s, CLONE_NEWNET) != NULL,
                 .cgroupns = spec_namespace(s, CLONE_NEWCGROUP) != NULL,
-                .cgroup = cg,
+                .cgroup = a->cgroup,
         };
         if (rootfs_prepare(&rc, e) < 0)
                 return -1;

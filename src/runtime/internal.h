@@ -110,6 +110,10 @@ int rootfs_finish(struct rootfs_ctx *c, struct err **e);
 struct init_args {
         const struct spec *spec;
         const char *id;
+        const struct cgroup *cgroup; /* created, with its limits; the init joins it */
+        int cgroup_fd;               /* v2 directory for CLONE_INTO_CGROUP, or -1 */
+        int in_v2_cgroup;            /* set in the child: clone3 placed it */
+        int self_join;               /* join v1 hierarchies itself (no user namespace) */
         const char *bundle; /* cwd for relative mount sources */
         const char *rootfs;
         const char *fifo_path;
@@ -137,6 +141,8 @@ int wait_forwarding(pid_t pid, int *status);
 /* ---- clone ---- */
 
 /* fork-like clone(2) with extra CLONE_* flags; returns 0 in the child. */
-pid_t clone_flags(unsigned long flags);
+/* With cgroup_fd >= 0, clone3(CLONE_INTO_CGROUP) places the child in that
+ * v2 cgroup (*in_cgroup = 1), falling back to clone(2) where unsupported. */
+pid_t clone_flags(unsigned long flags, int cgroup_fd, int *in_cgroup);
 
 #endif
