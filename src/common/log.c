@@ -67,8 +67,7 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
         vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
 
-        if (log_to_stderr || log_fd < 0)
-        {
+        if (log_to_stderr || log_fd < 0) {
                 if (lvl == LOG_ERROR)
                         dprintf(STDERR_FILENO, "%s: %s\n", log_prog, msg);
                 else
@@ -79,8 +78,8 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
         char ts[64];
         timestamp(ts, sizeof(ts));
         if (log_json) {
-                json_t *o = json_pack("{s:s,s:s,s:s}", "level", level_names[lvl], "msg", msg,
-                                      "time", ts);
+                json_t *o =
+                    json_pack("{s:s,s:s,s:s}", "level", level_names[lvl], "msg", msg, "time", ts);
                 char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
                 if (s)
                         dprintf(log_fd, "%s\n", s);

@@ -134,8 +134,7 @@ int write_file(const char *path, const char *data, size_t len, mode_t mode, stru
         return 0;
 }
 
-int write_file_atomic(const char *path, const char *data, size_t len, mode_t mode,
-                      struct err **e)
+int write_file_atomic(const char *path, const char *data, size_t len, mode_t mode, struct err **e)
 {
         _cleanup_free_ char *tmp = xasprintf("%s.tmp%d", path, (int)getpid());
         _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);

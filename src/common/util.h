@@ -54,8 +54,7 @@ int read_fd_all(int fd, size_t max, char **out, size_t *len, struct err **e);
 int write_file(const char *path, const char *data, size_t len, mode_t mode, struct err **e);
 /* Write atomically (readers see the old or the new file, never a part): a
  * temp file beside `path`, then rename.  Not durable: no fsync. */
-int write_file_atomic(const char *path, const char *data, size_t len, mode_t mode,
-                      struct err **e);
+int write_file_atomic(const char *path, const char *data, size_t len, mode_t mode, struct err **e);
 int mkdir_p(const char *path, mode_t mode, struct err **e);
 /* Remove a directory tree (does not cross mount points). */
 int rm_rf(const char *path, struct err **e);

@@ -88,8 +88,8 @@ static int write_idmap(pid_t pid, const char *file, const struct spec_idmap *m, 
                                         m[i].container_id, m[i].host_id, m[i].size);
         _cleanup_free_ char *path = xasprintf("/proc/%d/%s", (int)pid, file);
         if (write_file(path, buf, len, 0, e) < 0)
-                return err_wrap(e, "linux.%s", !strcmp(file, "uid_map") ? "uidMappings"
-                                                                         : "gidMappings");
+                return err_wrap(e, "linux.%s",
+                                !strcmp(file, "uid_map") ? "uidMappings" : "gidMappings");
         return 0;
 }
 
@@ -112,9 +112,8 @@ static int join_namespaces(const struct spec *s, struct err **e)
 {
         /* the user namespace first: it decides what we may join next; mount last,
          * since it changes our root */
-        static const int order[] = {CLONE_NEWUSER, CLONE_NEWPID,    CLONE_NEWNET,
-                                    CLONE_NEWIPC,  CLONE_NEWUTS,    CLONE_NEWCGROUP,
-                                    CLONE_NEWTIME, CLONE_NEWNS};
+        static const int order[] = {CLONE_NEWUSER, CLONE_NEWPID,    CLONE_NEWNET,  CLONE_NEWIPC,
+                                    CLONE_NEWUTS,  CLONE_NEWCGROUP, CLONE_NEWTIME, CLONE_NEWNS};
         for (size_t k = 0; k < ARRAY_SIZE(order); k++) {
                 const struct spec_namespace *ns = spec_namespace(s, order[k]);
                 if (ns == NULL || ns->path == NULL)
@@ -197,8 +196,8 @@ static void creating_free(struct creating *c)
 }
 
 /* Everything that can be checked before any process exists. */
-static int load_bundle(const struct rt_ctx *ctx, const struct rt_create_opts *o,
-                       struct creating *c, struct err **e)
+static int load_bundle(const struct rt_ctx *ctx, const struct rt_create_opts *o, struct creating *c,
+                       struct err **e)
 {
         char buf[PATH_MAX];
         const char *bundle = o->bundle && *o->bundle ? o->bundle : ".";
@@ -215,9 +214,9 @@ static int load_bundle(const struct rt_ctx *ctx, const struct rt_create_opts *o,
                 return err_new(e, 0, "config.json: process: missing");
         if (c->spec->root_path == NULL)
                 return err_new(e, 0, "config.json: root.path: missing");
-        _cleanup_free_ char *root =
-                c->spec->root_path[0] == '/' ? xstrdup(c->spec->root_path)
-                                             : xasprintf("%s/%s", c->bundle, c->spec->root_path);
+        _cleanup_free_ char *root = c->spec->root_path[0] == '/'
+                                        ? xstrdup(c->spec->root_path)
+                                        : xasprintf("%s/%s", c->bundle, c->spec->root_path);
         struct stat st;
         if (realpath(root, buf) == NULL || stat(buf, &st) < 0)
                 return err_sys(e, "rootfs %s", root);
@@ -225,8 +224,9 @@ static int load_bundle(const struct rt_ctx *ctx, const struct rt_create_opts *o,
                 return err_new(e, ENOTDIR, "rootfs %s", root);
         c->rootfs = xstrdup(buf);
         if (ctx->systemd_cgroup)
-                return err_new(e, 0, "--systemd-cgroup: the systemd cgroup driver is not supported "
-                                     "(no systemd runs here); use the cgroupfs driver");
+                return err_new(e, 0,
+                               "--systemd-cgroup: the systemd cgroup driver is not supported "
+                               "(no systemd runs here); use the cgroupfs driver");
         if (c->spec->process->terminal && o->console_socket == NULL && c->console_fd < 0)
                 return err_new(e, 0, "process.terminal is true but no --console-socket was given");
         if (!c->spec->process->terminal && o->console_socket)
@@ -302,7 +302,8 @@ static int do_create(const struct rt_ctx *ctx, const char *id, const struct rt_c
         /* writable by the init whatever uid it maps to; chmod: umask applies to mkfifo */
         if (mkfifo(c->fifo, 0622) < 0 || chmod(c->fifo, 0622) < 0)
                 return err_sys(e, "mkfifo %s", c->fifo);
-        if (o->console_socket && (c->console_fd = terminal_connect_socket(o->console_socket, e)) < 0)
+        if (o->console_socket &&
+            (c->console_fd = terminal_connect_socket(o->console_socket, e)) < 0)
                 return -1;
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, c->sync) < 0)
                 return err_sys(e, "socketpair");
@@ -315,24 +316,24 @@ static int do_create(const struct rt_ctx *ctx, const char *id, const struct rt_c
         const struct spec_namespace *user = spec_namespace(s, CLONE_NEWUSER);
         const struct spec_namespace *cgns = spec_namespace(s, CLONE_NEWCGROUP);
         struct init_args a = {
-                .spec = s,
-                .id = id,
-                .cgroup = c->cg,
-                .cgroup_fd = v2fd,
-                .self_join = c->self_join,
-                .bundle = c->bundle,
-                .rootfs = c->rootfs,
-                .fifo_path = c->fifo,
-                .sync_fd = c->sync[1],
-                .console_fd = c->console_fd,
-                .preserve_fds = o->preserve_fds,
-                .no_pivot = o->no_pivot,
-                .no_new_keyring = o->no_new_keyring,
-                .new_userns = user && !user->path,
-                .new_cgroupns = cgns && !cgns->path,
-                .seccomp = c->seccomp,
-                .seccomp_flags = c->seccomp_flags,
-                .parent_hooks = s->hooks.count[HOOK_PRESTART] || s->hooks.count[HOOK_CREATE_RUNTIME],
+            .spec = s,
+            .id = id,
+            .cgroup = c->cg,
+            .cgroup_fd = v2fd,
+            .self_join = c->self_join,
+            .bundle = c->bundle,
+            .rootfs = c->rootfs,
+            .fifo_path = c->fifo,
+            .sync_fd = c->sync[1],
+            .console_fd = c->console_fd,
+            .preserve_fds = o->preserve_fds,
+            .no_pivot = o->no_pivot,
+            .no_new_keyring = o->no_new_keyring,
+            .new_userns = user && !user->path,
+            .new_cgroupns = cgns && !cgns->path,
+            .seccomp = c->seccomp,
+            .seccomp_flags = c->seccomp_flags,
+            .parent_hooks = s->hooks.count[HOOK_PRESTART] || s->hooks.count[HOOK_CREATE_RUNTIME],
         };
         c->pid = spawn_init(&a, c->sync[0], e);
         close(c->sync[1]);
@@ -342,14 +343,18 @@ static int do_create(const struct rt_ctx *ctx, const char *id, const struct rt_c
         if (parent_side(id, c, e) < 0)
                 return -1;
 
-        struct cstate st = {.id = (char *)id, .dir = c->dir, .pid = c->pid,
-                            .bundle = c->bundle, .rootfs = c->rootfs, .owner = getuid(),
+        struct cstate st = {.id = (char *)id,
+                            .dir = c->dir,
+                            .pid = c->pid,
+                            .bundle = c->bundle,
+                            .rootfs = c->rootfs,
+                            .owner = getuid(),
                             .annotations = s->annotations,
                             .cgroup = cgroup_to_json(c->cg)};
         st.created = now_rfc3339();
         int r = proc_start_time(c->pid, &st.start_time, NULL) < 0
-                        ? err_new(e, 0, "container init exited during create")
-                        : state_save(&st, e);
+                    ? err_new(e, 0, "container init exited during create")
+                    : state_save(&st, e);
         free(st.created);
         json_decref(st.cgroup);
         if (r == 0 && o->pid_file)
@@ -373,9 +378,8 @@ static void undo_create(struct creating *c)
         err_free(&e);
 }
 
-static int create_internal(const struct rt_ctx *ctx, const char *id,
-                           const struct rt_create_opts *o, int console_fd, pid_t *pid,
-                           struct err **e)
+static int create_internal(const struct rt_ctx *ctx, const char *id, const struct rt_create_opts *o,
+                           int console_fd, pid_t *pid, struct err **e)
 {
         if (state_check_id(id, e) < 0)
                 return -1;
@@ -564,8 +568,8 @@ int rt_delete(const struct rt_ctx *ctx, const char *id, int force, struct err **
         }
         if (s == ST_RUNNING || s == ST_PAUSED) {
                 if (!force)
-                        return err_new(e, 0, "container %s is %s: stop it first or use --force",
-                                       id, status_name(s));
+                        return err_new(e, 0, "container %s is %s: stop it first or use --force", id,
+                                       status_name(s));
         }
         if (s != ST_STOPPED) {
                 _cleanup_cgroup_ struct cgroup *cg = NULL;

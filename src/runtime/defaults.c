@@ -178,7 +178,6 @@ json_t *default_spec(int rootless)
 
 /* ---- features ---- */
 
-
 /* Every capability libcap has a name for, "CAP_CHOWN" style, by number.
  * libcap names an unknown capability by its number, which ends the list. */
 static json_t *known_capabilities(void)

@@ -160,7 +160,9 @@ int rt_exec(const struct rt_ctx *ctx, const char *id, struct spec_process *proc,
         _cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, st->pid, 0);
         if (pidfd < 0)
                 return err_sys(e, "container %s: open its init", id);
-        struct exec_child x = {.plan = {.proc = proc, .seccomp = prog, .seccomp_flags = sflags,
+        struct exec_child x = {.plan = {.proc = proc,
+                                        .seccomp = prog,
+                                        .seccomp_flags = sflags,
                                         .preserve_fds = o->preserve_fds},
                                .pidfd = pidfd,
                                .cgroup = cg,

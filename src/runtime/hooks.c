@@ -17,7 +17,7 @@
 #include "../common/util.h"
 
 static const char *const hook_names[HOOK_KIND_COUNT] = {
-        "prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"};
+    "prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"};
 
 static long long now_ms(void)
 {
@@ -51,8 +51,7 @@ static int collect(int fd, char *buf, size_t cap, long long deadline)
         }
 }
 
-static int run_one(const struct spec_hook *h, const char *kind, const char *state,
-                   struct err **e)
+static int run_one(const struct spec_hook *h, const char *kind, const char *state, struct err **e)
 {
         int in[2], out[2];
         if (pipe2(in, O_CLOEXEC) < 0)

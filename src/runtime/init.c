@@ -44,8 +44,9 @@ static int join_session_keyring(const char *id, struct err **e)
         snprintf(name, sizeof(name), "_ses.%s", id);
         long key = syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name, 0, 0, 0);
         if (key < 0)
-                return errno == ENOSYS || errno == EACCES ? 0
-                                                          : err_sys(e, "join a new session keyring");
+                return errno == ENOSYS || errno == EACCES
+                           ? 0
+                           : err_sys(e, "join a new session keyring");
         /* all rights for its possessors (the container), search only for the
          * same uid elsewhere: other containers cannot even list it */
         syscall(SYS_keyctl, KEYCTL_SETPERM, key, 0x3f080000, 0, 0);
@@ -116,13 +117,13 @@ static int setup(struct init_args *a, json_t **state, int *procfd, int *fifofd, 
                 return err_sys(e, "open exec fifo");
 
         struct rootfs_ctx rc = {
-                .spec = s,
-                .rootfs = a->rootfs,
-                .no_pivot = a->no_pivot,
-                .userns = a->new_userns || spec_namespace(s, CLONE_NEWUSER),
-                .netns = spec_namespace(s, CLONE_NEWNET) != NULL,
-                .cgroupns = spec_namespace(s, CLONE_NEWCGROUP) != NULL,
-                .cgroup = a->cgroup,
+            .spec = s,
+            .rootfs = a->rootfs,
+            .no_pivot = a->no_pivot,
+            .userns = a->new_userns || spec_namespace(s, CLONE_NEWUSER),
+            .netns = spec_namespace(s, CLONE_NEWNET) != NULL,
+            .cgroupns = spec_namespace(s, CLONE_NEWCGROUP) != NULL,
+            .cgroup = a->cgroup,
         };
         if (rootfs_prepare(&rc, e) < 0)
                 return -1;

@@ -46,11 +46,11 @@ static inline void cstate_freep(struct cstate **s)
 /* ---- sync.c: messages between the runtime and a container process ---- */
 
 enum sync_type {
-        SYNC_GO = 1,     /* parent -> child: continue */
-        SYNC_PID,        /* stage-1 child -> parent: the init's pid in `code` */
-        SYNC_HOOKS,      /* init -> parent: run createRuntime/prestart hooks now */
-        SYNC_READY,      /* init -> parent: set up, waiting for start */
-        SYNC_ERROR,      /* child -> parent: failed; text says why */
+        SYNC_GO = 1, /* parent -> child: continue */
+        SYNC_PID,    /* stage-1 child -> parent: the init's pid in `code` */
+        SYNC_HOOKS,  /* init -> parent: run createRuntime/prestart hooks now */
+        SYNC_READY,  /* init -> parent: set up, waiting for start */
+        SYNC_ERROR,  /* child -> parent: failed; text says why */
 };
 
 struct sync_msg {
@@ -94,9 +94,9 @@ struct rootfs_ctx {
         const struct spec *spec;
         const char *rootfs; /* absolute host path */
         int no_pivot;
-        int userns;       /* running in a new user namespace */
-        int netns;        /* a new network namespace (sysfs can be mounted) */
-        int cgroupns;     /* a new cgroup namespace */
+        int userns;         /* running in a new user namespace */
+        int netns;          /* a new network namespace (sysfs can be mounted) */
+        int cgroupns;       /* a new cgroup namespace */
         const void *cgroup; /* struct cgroup *, for "cgroup" mounts */
 };
 
@@ -114,7 +114,7 @@ struct init_args {
         int cgroup_fd;               /* v2 directory for CLONE_INTO_CGROUP, or -1 */
         int in_v2_cgroup;            /* set in the child: clone3 placed it */
         int self_join;               /* join v1 hierarchies itself (no user namespace) */
-        const char *bundle; /* cwd for relative mount sources */
+        const char *bundle;          /* cwd for relative mount sources */
         const char *rootfs;
         const char *fifo_path;
         int sync_fd;

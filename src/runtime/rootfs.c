@@ -59,7 +59,7 @@ static int open_in_root(int rootfd, const char *path, enum create_kind kind, str
                         char *slash = strrchr(p, '/');
                         *slash = '\0';
                         _cleanup_close_ int parent =
-                                openat2_in_root(rootfd, *p ? p : "/", O_PATH | O_DIRECTORY);
+                            openat2_in_root(rootfd, *p ? p : "/", O_PATH | O_DIRECTORY);
                         *slash = '/';
                         if (parent < 0)
                                 return err_sys(e, "open parent of %s in rootfs", p);
@@ -117,7 +117,8 @@ static unsigned long locked_flags(const char *path)
 
 #define REMOUNT_FLAGS                                                                              \
         (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME | \
-         MS_STRICTATIME | MS_SYNCHRONOUS | MS_DIRSYNC | MS_LAZYTIME | MS_MANDLOCK | MS_NOSYMFOLLOW)
+         MS_STRICTATIME | MS_SYNCHRONOUS | MS_DIRSYNC | MS_LAZYTIME | MS_MANDLOCK |                \
+         MS_NOSYMFOLLOW)
 
 /* Steps that apply to the new mount itself: re-resolve so we act on it,
  * not on the directory it covers. */
@@ -155,7 +156,7 @@ static int bind_mount(struct rootfs_ctx *c, const struct spec_mount *m, const ch
         if (stat(source, &st) < 0)
                 return err_sys(e, "mount %s: source %s", m->destination, source);
         _cleanup_close_ int fd =
-                open_in_root(rootfd, m->destination, S_ISDIR(st.st_mode) ? CREATE_DIR : CREATE_FILE, e);
+            open_in_root(rootfd, m->destination, S_ISDIR(st.st_mode) ? CREATE_DIR : CREATE_FILE, e);
         if (fd < 0)
                 return err_wrap(e, "mount %s", m->destination);
         _cleanup_free_ char *p = fdpath(fd);
@@ -164,8 +165,7 @@ static int bind_mount(struct rootfs_ctx *c, const struct spec_mount *m, const ch
         return after_mount(c, m, rootfd, (m->flags & REMOUNT_FLAGS) != 0, e);
 }
 
-static int mount_one(struct rootfs_ctx *c, const struct spec_mount *m, int rootfd,
-                     struct err **e)
+static int mount_one(struct rootfs_ctx *c, const struct spec_mount *m, int rootfd, struct err **e)
 {
         if (m->bind)
                 return bind_mount(c, m, m->source, rootfd, e);
@@ -201,8 +201,8 @@ static int mount_one(struct rootfs_ctx *c, const struct spec_mount *m, int rootf
                         /* not owned by our user namespace: bind the host's */
                         struct spec_mount b = *m;
                         b.flags |= MS_BIND | MS_REC;
-                        return bind_mount(c, &b, !strcmp(m->type, "mqueue") ? "/dev/mqueue" : "/sys",
-                                          rootfd, e);
+                        return bind_mount(
+                            c, &b, !strcmp(m->type, "mqueue") ? "/dev/mqueue" : "/sys", rootfd, e);
                 }
                 return err_sys(e, "mount %s (%s) on %s", m->source ? m->source : "", m->type,
                                m->destination);
@@ -213,12 +213,12 @@ static int mount_one(struct rootfs_ctx *c, const struct spec_mount *m, int rootf
 /* ---- /dev ---- */
 
 static const struct spec_device default_devices[] = {
-        {.path = "/dev/null", .type = 'c', .major = 1, .minor = 3},
-        {.path = "/dev/zero", .type = 'c', .major = 1, .minor = 5},
-        {.path = "/dev/full", .type = 'c', .major = 1, .minor = 7},
-        {.path = "/dev/random", .type = 'c', .major = 1, .minor = 8},
-        {.path = "/dev/urandom", .type = 'c', .major = 1, .minor = 9},
-        {.path = "/dev/tty", .type = 'c', .major = 5, .minor = 0},
+    {.path = "/dev/null", .type = 'c', .major = 1, .minor = 3},
+    {.path = "/dev/zero", .type = 'c', .major = 1, .minor = 5},
+    {.path = "/dev/full", .type = 'c', .major = 1, .minor = 7},
+    {.path = "/dev/random", .type = 'c', .major = 1, .minor = 8},
+    {.path = "/dev/urandom", .type = 'c', .major = 1, .minor = 9},
+    {.path = "/dev/tty", .type = 'c', .major = 5, .minor = 0},
 };
 
 static int make_device(struct rootfs_ctx *c, const struct spec_device *d, int rootfd,
@@ -270,9 +270,9 @@ static int setup_dev(struct rootfs_ctx *c, int rootfd, int dev_mounted, struct e
         if (!dev_mounted)
                 return 0;
         static const char *const links[][2] = {
-                {"/proc/self/fd", "fd"},     {"/proc/self/fd/0", "stdin"},
-                {"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"},
-                {"pts/ptmx", "ptmx"},
+            {"/proc/self/fd", "fd"},       {"/proc/self/fd/0", "stdin"},
+            {"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"},
+            {"pts/ptmx", "ptmx"},
         };
         _cleanup_close_ int dfd = openat2_in_root(rootfd, "/dev", O_DIRECTORY | O_RDONLY);
         if (dfd < 0)

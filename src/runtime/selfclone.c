@@ -43,8 +43,7 @@ int rt_ensure_cloned_binary(char **argv, char **envp, struct err **e)
         struct stat st;
         if (fstat(src, &st) < 0)
                 return err_sys(e, "stat /proc/self/exe");
-        _cleanup_close_ int mfd =
-                memfd_create("barge-runtime", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+        _cleanup_close_ int mfd = memfd_create("barge-runtime", MFD_CLOEXEC | MFD_ALLOW_SEALING);
         if (mfd < 0)
                 return err_sys(e, "memfd_create");
         off_t left = st.st_size;

@@ -144,15 +144,15 @@ static const struct {
         const char *name;
         int sig;
 } signals[] = {
-        {"HUP", SIGHUP},     {"INT", SIGINT},       {"QUIT", SIGQUIT},     {"ILL", SIGILL},
-        {"TRAP", SIGTRAP},   {"ABRT", SIGABRT},     {"IOT", SIGIOT},       {"BUS", SIGBUS},
-        {"FPE", SIGFPE},     {"KILL", SIGKILL},     {"USR1", SIGUSR1},     {"SEGV", SIGSEGV},
-        {"USR2", SIGUSR2},   {"PIPE", SIGPIPE},     {"ALRM", SIGALRM},     {"TERM", SIGTERM},
-        {"STKFLT", SIGSTKFLT}, {"CHLD", SIGCHLD},   {"CONT", SIGCONT},     {"STOP", SIGSTOP},
-        {"TSTP", SIGTSTP},   {"TTIN", SIGTTIN},     {"TTOU", SIGTTOU},     {"URG", SIGURG},
-        {"XCPU", SIGXCPU},   {"XFSZ", SIGXFSZ},     {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF},
-        {"WINCH", SIGWINCH}, {"IO", SIGIO},         {"POLL", SIGPOLL},     {"PWR", SIGPWR},
-        {"SYS", SIGSYS},
+    {"HUP", SIGHUP},       {"INT", SIGINT},   {"QUIT", SIGQUIT},     {"ILL", SIGILL},
+    {"TRAP", SIGTRAP},     {"ABRT", SIGABRT}, {"IOT", SIGIOT},       {"BUS", SIGBUS},
+    {"FPE", SIGFPE},       {"KILL", SIGKILL}, {"USR1", SIGUSR1},     {"SEGV", SIGSEGV},
+    {"USR2", SIGUSR2},     {"PIPE", SIGPIPE}, {"ALRM", SIGALRM},     {"TERM", SIGTERM},
+    {"STKFLT", SIGSTKFLT}, {"CHLD", SIGCHLD}, {"CONT", SIGCONT},     {"STOP", SIGSTOP},
+    {"TSTP", SIGTSTP},     {"TTIN", SIGTTIN}, {"TTOU", SIGTTOU},     {"URG", SIGURG},
+    {"XCPU", SIGXCPU},     {"XFSZ", SIGXFSZ}, {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF},
+    {"WINCH", SIGWINCH},   {"IO", SIGIO},     {"POLL", SIGPOLL},     {"PWR", SIGPWR},
+    {"SYS", SIGSYS},
 };
 
 int signal_from_name(const char *name)
@@ -181,23 +181,23 @@ static const struct {
         const char *name;
         int type;
 } ns_types[] = {
-        {"pid", CLONE_NEWPID}, {"network", CLONE_NEWNET}, {"mount", CLONE_NEWNS},
-        {"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS},     {"user", CLONE_NEWUSER},
-        {"cgroup", CLONE_NEWCGROUP}, {"time", CLONE_NEWTIME},
+    {"pid", CLONE_NEWPID},       {"network", CLONE_NEWNET}, {"mount", CLONE_NEWNS},
+    {"ipc", CLONE_NEWIPC},       {"uts", CLONE_NEWUTS},     {"user", CLONE_NEWUSER},
+    {"cgroup", CLONE_NEWCGROUP}, {"time", CLONE_NEWTIME},
 };
 
 static const struct {
         const char *name;
         int res;
 } rlimit_names[] = {
-        {"RLIMIT_CPU", RLIMIT_CPU},       {"RLIMIT_FSIZE", RLIMIT_FSIZE},
-        {"RLIMIT_DATA", RLIMIT_DATA},     {"RLIMIT_STACK", RLIMIT_STACK},
-        {"RLIMIT_CORE", RLIMIT_CORE},     {"RLIMIT_RSS", RLIMIT_RSS},
-        {"RLIMIT_NPROC", RLIMIT_NPROC},   {"RLIMIT_NOFILE", RLIMIT_NOFILE},
-        {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK}, {"RLIMIT_AS", RLIMIT_AS},
-        {"RLIMIT_LOCKS", RLIMIT_LOCKS},   {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
-        {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE}, {"RLIMIT_NICE", RLIMIT_NICE},
-        {"RLIMIT_RTPRIO", RLIMIT_RTPRIO}, {"RLIMIT_RTTIME", RLIMIT_RTTIME},
+    {"RLIMIT_CPU", RLIMIT_CPU},           {"RLIMIT_FSIZE", RLIMIT_FSIZE},
+    {"RLIMIT_DATA", RLIMIT_DATA},         {"RLIMIT_STACK", RLIMIT_STACK},
+    {"RLIMIT_CORE", RLIMIT_CORE},         {"RLIMIT_RSS", RLIMIT_RSS},
+    {"RLIMIT_NPROC", RLIMIT_NPROC},       {"RLIMIT_NOFILE", RLIMIT_NOFILE},
+    {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},   {"RLIMIT_AS", RLIMIT_AS},
+    {"RLIMIT_LOCKS", RLIMIT_LOCKS},       {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
+    {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE}, {"RLIMIT_NICE", RLIMIT_NICE},
+    {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},     {"RLIMIT_RTTIME", RLIMIT_RTTIME},
 };
 
 /* ---- mount options ---- */
@@ -209,62 +209,62 @@ static const struct {
         enum opt_kind kind;
         unsigned long flag;
 } mount_opts[] = {
-        {"defaults", OPT_SET, 0},
-        {"ro", OPT_SET, MS_RDONLY},
-        {"rw", OPT_CLEAR, MS_RDONLY},
-        {"nosuid", OPT_SET, MS_NOSUID},
-        {"suid", OPT_CLEAR, MS_NOSUID},
-        {"nodev", OPT_SET, MS_NODEV},
-        {"dev", OPT_CLEAR, MS_NODEV},
-        {"noexec", OPT_SET, MS_NOEXEC},
-        {"exec", OPT_CLEAR, MS_NOEXEC},
-        {"sync", OPT_SET, MS_SYNCHRONOUS},
-        {"async", OPT_CLEAR, MS_SYNCHRONOUS},
-        {"dirsync", OPT_SET, MS_DIRSYNC},
-        {"remount", OPT_SET, MS_REMOUNT},
-        {"mand", OPT_SET, MS_MANDLOCK},
-        {"nomand", OPT_CLEAR, MS_MANDLOCK},
-        {"noatime", OPT_SET, MS_NOATIME},
-        {"atime", OPT_CLEAR, MS_NOATIME},
-        {"nodiratime", OPT_SET, MS_NODIRATIME},
-        {"diratime", OPT_CLEAR, MS_NODIRATIME},
-        {"bind", OPT_SET, MS_BIND},
-        {"rbind", OPT_SET, MS_BIND | MS_REC},
-        {"relatime", OPT_SET, MS_RELATIME},
-        {"norelatime", OPT_CLEAR, MS_RELATIME},
-        {"strictatime", OPT_SET, MS_STRICTATIME},
-        {"nostrictatime", OPT_CLEAR, MS_STRICTATIME},
-        {"lazytime", OPT_SET, MS_LAZYTIME},
-        {"nolazytime", OPT_CLEAR, MS_LAZYTIME},
-        {"iversion", OPT_SET, MS_I_VERSION},
-        {"noiversion", OPT_CLEAR, MS_I_VERSION},
-        {"silent", OPT_SET, MS_SILENT},
-        {"loud", OPT_CLEAR, MS_SILENT},
-        {"nosymfollow", OPT_SET, MS_NOSYMFOLLOW},
-        {"symfollow", OPT_CLEAR, MS_NOSYMFOLLOW},
-        {"shared", OPT_PROPAGATION, MS_SHARED},
-        {"rshared", OPT_PROPAGATION, MS_SHARED | MS_REC},
-        {"slave", OPT_PROPAGATION, MS_SLAVE},
-        {"rslave", OPT_PROPAGATION, MS_SLAVE | MS_REC},
-        {"private", OPT_PROPAGATION, MS_PRIVATE},
-        {"rprivate", OPT_PROPAGATION, MS_PRIVATE | MS_REC},
-        {"unbindable", OPT_PROPAGATION, MS_UNBINDABLE},
-        {"runbindable", OPT_PROPAGATION, MS_UNBINDABLE | MS_REC},
-        {"rro", OPT_ATTR_SET, MOUNT_ATTR_RDONLY},
-        {"rrw", OPT_ATTR_CLR, MOUNT_ATTR_RDONLY},
-        {"rnosuid", OPT_ATTR_SET, MOUNT_ATTR_NOSUID},
-        {"rsuid", OPT_ATTR_CLR, MOUNT_ATTR_NOSUID},
-        {"rnodev", OPT_ATTR_SET, MOUNT_ATTR_NODEV},
-        {"rdev", OPT_ATTR_CLR, MOUNT_ATTR_NODEV},
-        {"rnoexec", OPT_ATTR_SET, MOUNT_ATTR_NOEXEC},
-        {"rexec", OPT_ATTR_CLR, MOUNT_ATTR_NOEXEC},
-        {"rnodiratime", OPT_ATTR_SET, MOUNT_ATTR_NODIRATIME},
-        {"rdiratime", OPT_ATTR_CLR, MOUNT_ATTR_NODIRATIME},
-        {"rnoatime", OPT_ATTR_SET, MOUNT_ATTR_NOATIME},
-        {"rrelatime", OPT_ATTR_SET, MOUNT_ATTR_RELATIME},
-        {"rstrictatime", OPT_ATTR_SET, MOUNT_ATTR_STRICTATIME},
-        {"rnosymfollow", OPT_ATTR_SET, MOUNT_ATTR_NOSYMFOLLOW},
-        {"rsymfollow", OPT_ATTR_CLR, MOUNT_ATTR_NOSYMFOLLOW},
+    {"defaults", OPT_SET, 0},
+    {"ro", OPT_SET, MS_RDONLY},
+    {"rw", OPT_CLEAR, MS_RDONLY},
+    {"nosuid", OPT_SET, MS_NOSUID},
+    {"suid", OPT_CLEAR, MS_NOSUID},
+    {"nodev", OPT_SET, MS_NODEV},
+    {"dev", OPT_CLEAR, MS_NODEV},
+    {"noexec", OPT_SET, MS_NOEXEC},
+    {"exec", OPT_CLEAR, MS_NOEXEC},
+    {"sync", OPT_SET, MS_SYNCHRONOUS},
+    {"async", OPT_CLEAR, MS_SYNCHRONOUS},
+    {"dirsync", OPT_SET, MS_DIRSYNC},
+    {"remount", OPT_SET, MS_REMOUNT},
+    {"mand", OPT_SET, MS_MANDLOCK},
+    {"nomand", OPT_CLEAR, MS_MANDLOCK},
+    {"noatime", OPT_SET, MS_NOATIME},
+    {"atime", OPT_CLEAR, MS_NOATIME},
+    {"nodiratime", OPT_SET, MS_NODIRATIME},
+    {"diratime", OPT_CLEAR, MS_NODIRATIME},
+    {"bind", OPT_SET, MS_BIND},
+    {"rbind", OPT_SET, MS_BIND | MS_REC},
+    {"relatime", OPT_SET, MS_RELATIME},
+    {"norelatime", OPT_CLEAR, MS_RELATIME},
+    {"strictatime", OPT_SET, MS_STRICTATIME},
+    {"nostrictatime", OPT_CLEAR, MS_STRICTATIME},
+    {"lazytime", OPT_SET, MS_LAZYTIME},
+    {"nolazytime", OPT_CLEAR, MS_LAZYTIME},
+    {"iversion", OPT_SET, MS_I_VERSION},
+    {"noiversion", OPT_CLEAR, MS_I_VERSION},
+    {"silent", OPT_SET, MS_SILENT},
+    {"loud", OPT_CLEAR, MS_SILENT},
+    {"nosymfollow", OPT_SET, MS_NOSYMFOLLOW},
+    {"symfollow", OPT_CLEAR, MS_NOSYMFOLLOW},
+    {"shared", OPT_PROPAGATION, MS_SHARED},
+    {"rshared", OPT_PROPAGATION, MS_SHARED | MS_REC},
+    {"slave", OPT_PROPAGATION, MS_SLAVE},
+    {"rslave", OPT_PROPAGATION, MS_SLAVE | MS_REC},
+    {"private", OPT_PROPAGATION, MS_PRIVATE},
+    {"rprivate", OPT_PROPAGATION, MS_PRIVATE | MS_REC},
+    {"unbindable", OPT_PROPAGATION, MS_UNBINDABLE},
+    {"runbindable", OPT_PROPAGATION, MS_UNBINDABLE | MS_REC},
+    {"rro", OPT_ATTR_SET, MOUNT_ATTR_RDONLY},
+    {"rrw", OPT_ATTR_CLR, MOUNT_ATTR_RDONLY},
+    {"rnosuid", OPT_ATTR_SET, MOUNT_ATTR_NOSUID},
+    {"rsuid", OPT_ATTR_CLR, MOUNT_ATTR_NOSUID},
+    {"rnodev", OPT_ATTR_SET, MOUNT_ATTR_NODEV},
+    {"rdev", OPT_ATTR_CLR, MOUNT_ATTR_NODEV},
+    {"rnoexec", OPT_ATTR_SET, MOUNT_ATTR_NOEXEC},
+    {"rexec", OPT_ATTR_CLR, MOUNT_ATTR_NOEXEC},
+    {"rnodiratime", OPT_ATTR_SET, MOUNT_ATTR_NODIRATIME},
+    {"rdiratime", OPT_ATTR_CLR, MOUNT_ATTR_NODIRATIME},
+    {"rnoatime", OPT_ATTR_SET, MOUNT_ATTR_NOATIME},
+    {"rrelatime", OPT_ATTR_SET, MOUNT_ATTR_RELATIME},
+    {"rstrictatime", OPT_ATTR_SET, MOUNT_ATTR_STRICTATIME},
+    {"rnosymfollow", OPT_ATTR_SET, MOUNT_ATTR_NOSYMFOLLOW},
+    {"rsymfollow", OPT_ATTR_CLR, MOUNT_ATTR_NOSYMFOLLOW},
 };
 
 static int cmp_str(const void *a, const void *b)
@@ -346,7 +346,8 @@ static int parse_caps(json_t *caps, struct spec_process *p, struct err **e)
                 json_array_foreach(a, i, it)
                 {
                         if (!json_is_string(it))
-                                return err_new(e, 0, "process.capabilities.%s[%zu]: expected a string",
+                                return err_new(e, 0,
+                                               "process.capabilities.%s[%zu]: expected a string",
                                                keys[k], i);
                         int c = cap_from_name_str(json_string_value(it));
                         if (c < 0 || c > 63) {
@@ -450,8 +451,8 @@ int spec_parse_process(json_t *obj, struct spec_process **out, struct err **e)
         }
         if (p->env == NULL)
                 p->env = xcalloc(1, sizeof(char *));
-        if (get_int(obj, "oomScoreAdj", "process.", 0, -1000, 1000, &v, &p->has_oom_score_adj,
-                    e) < 0)
+        if (get_int(obj, "oomScoreAdj", "process.", 0, -1000, 1000, &v, &p->has_oom_score_adj, e) <
+            0)
                 goto fail;
         p->oom_score_adj = (int)v;
         if (get_obj(obj, "consoleSize", "process.", 0, &o, e) < 0)
@@ -528,9 +529,9 @@ static int parse_mounts(json_t *arr, struct spec *s, struct err **e)
 
 static int parse_hooks(json_t *hooks, struct spec *s, struct err **e)
 {
-        static const char *const keys[HOOK_KIND_COUNT] = {
-                "prestart", "createRuntime", "createContainer", "startContainer", "poststart",
-                "poststop"};
+        static const char *const keys[HOOK_KIND_COUNT] = {"prestart",        "createRuntime",
+                                                          "createContainer", "startContainer",
+                                                          "poststart",       "poststop"};
         for (int k = 0; k < HOOK_KIND_COUNT; k++) {
                 json_t *a, *it;
                 size_t i;
@@ -658,9 +659,9 @@ static int parse_devices(json_t *arr, struct spec *s, struct err **e)
  * else would change the host (as runc refuses them too). */
 static int check_sysctl(const struct spec *s, const char *key, struct err **e)
 {
-        static const char *const ipc[] = {"kernel.msgmax",     "kernel.msgmnb", "kernel.msgmni",
-                                          "kernel.sem",        "kernel.shmall", "kernel.shmmax",
-                                          "kernel.shmmni",     "kernel.shm_rmid_forced"};
+        static const char *const ipc[] = {"kernel.msgmax", "kernel.msgmnb",         "kernel.msgmni",
+                                          "kernel.sem",    "kernel.shmall",         "kernel.shmmax",
+                                          "kernel.shmmni", "kernel.shm_rmid_forced"};
         int need = 0;
         for (size_t i = 0; i < ARRAY_SIZE(ipc); i++)
                 if (!strcmp(key, ipc[i]))
@@ -672,12 +673,16 @@ static int check_sysctl(const struct spec *s, const char *key, struct err **e)
         else if (!strcmp(key, "kernel.hostname") || !strcmp(key, "kernel.domainname"))
                 need = CLONE_NEWUTS;
         if (need == 0)
-                return err_new(e, 0, "linux.sysctl: %s is not namespaced: setting it would change "
-                                     "the host", key);
+                return err_new(e, 0,
+                               "linux.sysctl: %s is not namespaced: setting it would change "
+                               "the host",
+                               key);
         const struct spec_namespace *ns = spec_namespace(s, need);
         if (ns == NULL)
                 return err_new(e, 0, "linux.sysctl: %s needs the container's own %s namespace", key,
-                               need == CLONE_NEWNET ? "network" : need == CLONE_NEWIPC ? "ipc" : "uts");
+                               need == CLONE_NEWNET   ? "network"
+                               : need == CLONE_NEWIPC ? "ipc"
+                                                      : "uts");
         return 0;
 }
 

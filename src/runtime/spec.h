@@ -23,13 +23,13 @@ struct spec_mount {
         char *source;
         char **options; /* NULL-terminated, as given */
         /* derived from options: */
-        unsigned long flags;       /* MS_* to set */
-        unsigned long clear_flags; /* MS_* explicitly cleared (e.g. "rw", "dev") */
-        unsigned long propagation; /* MS_SHARED/MS_SLAVE/MS_PRIVATE/MS_UNBINDABLE | MS_REC */
-        int bind;                  /* "bind" or "rbind" (rbind sets MS_REC in flags) */
+        unsigned long flags;        /* MS_* to set */
+        unsigned long clear_flags;  /* MS_* explicitly cleared (e.g. "rw", "dev") */
+        unsigned long propagation;  /* MS_SHARED/MS_SLAVE/MS_PRIVATE/MS_UNBINDABLE | MS_REC */
+        int bind;                   /* "bind" or "rbind" (rbind sets MS_REC in flags) */
         unsigned long rec_attr_set; /* MOUNT_ATTR_* from "rro", "rnosuid"... (mount_setattr) */
         unsigned long rec_attr_clr;
-        char *data;                /* unrecognised options joined with ',' for the fs */
+        char *data; /* unrecognised options joined with ',' for the fs */
 };
 
 struct spec_rlimit {
@@ -38,8 +38,14 @@ struct spec_rlimit {
         unsigned long long soft, hard;
 };
 
-enum { CAPSET_BOUNDING, CAPSET_EFFECTIVE, CAPSET_INHERITABLE, CAPSET_PERMITTED, CAPSET_AMBIENT,
-       CAPSET_COUNT };
+enum {
+        CAPSET_BOUNDING,
+        CAPSET_EFFECTIVE,
+        CAPSET_INHERITABLE,
+        CAPSET_PERMITTED,
+        CAPSET_AMBIENT,
+        CAPSET_COUNT
+};
 
 struct spec_process {
         int terminal;
@@ -91,8 +97,15 @@ struct spec_hook {
         int timeout; /* seconds, 0 = none */
 };
 
-enum hook_kind { HOOK_PRESTART, HOOK_CREATE_RUNTIME, HOOK_CREATE_CONTAINER, HOOK_START_CONTAINER,
-                 HOOK_POSTSTART, HOOK_POSTSTOP, HOOK_KIND_COUNT };
+enum hook_kind {
+        HOOK_PRESTART,
+        HOOK_CREATE_RUNTIME,
+        HOOK_CREATE_CONTAINER,
+        HOOK_START_CONTAINER,
+        HOOK_POSTSTART,
+        HOOK_POSTSTOP,
+        HOOK_KIND_COUNT
+};
 
 struct spec_hooks {
         struct spec_hook *list[HOOK_KIND_COUNT];
@@ -123,13 +136,13 @@ struct spec {
         size_t n_uid_mappings, n_gid_mappings;
         struct spec_device *devices;
         size_t n_devices;
-        char *cgroups_path;   /* may be NULL */
-        json_t *resources;    /* borrowed from doc, may be NULL */
-        json_t *seccomp;      /* borrowed from doc, may be NULL */
+        char *cgroups_path; /* may be NULL */
+        json_t *resources;  /* borrowed from doc, may be NULL */
+        json_t *seccomp;    /* borrowed from doc, may be NULL */
         struct spec_sysctl *sysctl;
         size_t n_sysctl;
-        char **masked_paths;   /* NULL-terminated, may be NULL */
-        char **readonly_paths; /* NULL-terminated, may be NULL */
+        char **masked_paths;              /* NULL-terminated, may be NULL */
+        char **readonly_paths;            /* NULL-terminated, may be NULL */
         unsigned long rootfs_propagation; /* 0 = default (MS_REC|MS_SLAVE) */
         char *mount_label;
 };

@@ -24,8 +24,8 @@ int state_check_id(const char *id, struct err **e)
         for (const char *p = id; *p; p++)
                 if (!(('a' <= *p && *p <= 'z') || ('A' <= *p && *p <= 'Z') ||
                       ('0' <= *p && *p <= '9') || strchr("_+-.", *p)))
-                        return err_new(e, 0, "invalid container id %s: use letters, digits and _+-.",
-                                       id);
+                        return err_new(e, 0,
+                                       "invalid container id %s: use letters, digits and _+-.", id);
         if (!strcmp(id, ".") || !strcmp(id, ".."))
                 return err_new(e, 0, "invalid container id %s", id);
         return 0;
@@ -74,10 +74,10 @@ int state_load(const struct rt_ctx *ctx, const char *id, struct cstate **out, st
 
 int state_save(const struct cstate *st, struct err **e)
 {
-        json_t *j = json_pack("{s:s,s:I,s:I,s:s,s:s,s:s,s:I}", "id", st->id, "pid",
-                              (json_int_t)st->pid, "start_time", (json_int_t)st->start_time,
-                              "bundle", st->bundle, "rootfs", st->rootfs, "created", st->created,
-                              "owner", (json_int_t)st->owner);
+        json_t *j =
+            json_pack("{s:s,s:I,s:I,s:s,s:s,s:s,s:I}", "id", st->id, "pid", (json_int_t)st->pid,
+                      "start_time", (json_int_t)st->start_time, "bundle", st->bundle, "rootfs",
+                      st->rootfs, "created", st->created, "owner", (json_int_t)st->owner);
         if (st->annotations)
                 json_object_set(j, "annotations", st->annotations);
         if (st->cgroup)
@@ -119,8 +119,9 @@ int proc_start_time(pid_t pid, unsigned long long *start, char *state_char)
         char st;
         unsigned long long t;
         /* after ") ": state(3) ... starttime is field 22 */
-        if (sscanf(p + 2, "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d "
-                          "%*d %llu",
+        if (sscanf(p + 2,
+                   "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d "
+                   "%*d %llu",
                    &st, &t) != 2)
                 return -1;
         if (start)

@@ -17,17 +17,17 @@ static int h_n, h_fail;
                 if (!(cond)) {                                                                     \
                         printf("# %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);          \
                         h_failed_current = 1;                                                      \
-                        return;                                                            \
+                        return;                                                                    \
                 }                                                                                  \
         } while (0)
 #define CHECK_STR(a, b)                                                                            \
         do {                                                                                       \
                 const char *_a = (a), *_b = (b);                                                   \
                 if (_a == NULL || _b == NULL || strcmp(_a, _b) != 0) {                             \
-                        printf("# %s:%d: \"%s\" != \"%s\"\n", __FILE__, __LINE__, _a ? _a : "(null)", \
-                               _b ? _b : "(null)");                                                \
+                        printf("# %s:%d: \"%s\" != \"%s\"\n", __FILE__, __LINE__,                  \
+                               _a ? _a : "(null)", _b ? _b : "(null)");                            \
                         h_failed_current = 1;                                                      \
-                        return;                                                            \
+                        return;                                                                    \
                 }                                                                                  \
         } while (0)
 

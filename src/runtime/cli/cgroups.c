@@ -73,20 +73,20 @@ static const struct {
         const char *flag, *section, *key;
         int size, string;
 } update_flags[] = {
-        {"blkio-weight", "blockIO", "weight", 0, 0},
-        {"cpu-period", "cpu", "period", 0, 0},
-        {"cpu-quota", "cpu", "quota", 0, 0},
-        {"cpu-rt-period", "cpu", "realtimePeriod", 0, 0},
-        {"cpu-rt-runtime", "cpu", "realtimeRuntime", 0, 0},
-        {"cpu-share", "cpu", "shares", 0, 0},
-        {"cpuset-cpus", "cpu", "cpus", 0, 1},
-        {"cpuset-mems", "cpu", "mems", 0, 1},
-        {"memory", "memory", "limit", 1, 0},
-        {"memory-reservation", "memory", "reservation", 1, 0},
-        {"memory-swap", "memory", "swap", 1, 0},
-        {"kernel-memory", "memory", "kernel", 1, 0},
-        {"kernel-memory-tcp", "memory", "kernelTCP", 1, 0},
-        {"pids-limit", "pids", "limit", 0, 0},
+    {"blkio-weight", "blockIO", "weight", 0, 0},
+    {"cpu-period", "cpu", "period", 0, 0},
+    {"cpu-quota", "cpu", "quota", 0, 0},
+    {"cpu-rt-period", "cpu", "realtimePeriod", 0, 0},
+    {"cpu-rt-runtime", "cpu", "realtimeRuntime", 0, 0},
+    {"cpu-share", "cpu", "shares", 0, 0},
+    {"cpuset-cpus", "cpu", "cpus", 0, 1},
+    {"cpuset-mems", "cpu", "mems", 0, 1},
+    {"memory", "memory", "limit", 1, 0},
+    {"memory-reservation", "memory", "reservation", 1, 0},
+    {"memory-swap", "memory", "swap", 1, 0},
+    {"kernel-memory", "memory", "kernel", 1, 0},
+    {"kernel-memory-tcp", "memory", "kernelTCP", 1, 0},
+    {"pids-limit", "pids", "limit", 0, 0},
 };
 
 struct update_args {
@@ -114,7 +114,7 @@ static int update_opt(void *data, int opt, const char *arg)
         if (update_flags[opt - 256].string) {
                 v = json_string(arg);
         } else if (update_flags[opt - 256].size ? parse_size(arg, &n) < 0
-                                                 : parse_int64(arg, &n) < 0) {
+                                                : parse_int64(arg, &n) < 0) {
                 return cli_usage("update", "--%s: invalid value %s", flag, arg), -1;
         } else {
                 v = json_integer(n);
@@ -127,8 +127,8 @@ int cmd_update(struct cli *c)
 {
         struct option opts[ARRAY_SIZE(update_flags) + 2];
         for (size_t i = 0; i < ARRAY_SIZE(update_flags); i++)
-                opts[i] = (struct option){update_flags[i].flag, required_argument, NULL,
-                                          256 + (int)i};
+                opts[i] =
+                    (struct option){update_flags[i].flag, required_argument, NULL, 256 + (int)i};
         opts[ARRAY_SIZE(update_flags)] = (struct option){"resources", required_argument, NULL, 'r'};
         opts[ARRAY_SIZE(update_flags) + 1] = (struct option){NULL, 0, NULL, 0};
         struct update_args a = {.res = json_object()};

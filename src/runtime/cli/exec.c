@@ -7,9 +7,24 @@
 #include "../../common/util.h"
 #include "cli.h"
 
-enum { X_CONSOLE = 256, X_CWD, X_PIDFILE, X_LABEL, X_APPARMOR, X_NNP, X_PRESERVE, X_CGROUP,
-       X_IGNORE_PAUSED, X_ENV = 'e', X_TTY = 't', X_USER = 'u', X_GIDS = 'g', X_PROCESS = 'p',
-       X_DETACH = 'd', X_CAP = 'c' };
+enum {
+        X_CONSOLE = 256,
+        X_CWD,
+        X_PIDFILE,
+        X_LABEL,
+        X_APPARMOR,
+        X_NNP,
+        X_PRESERVE,
+        X_CGROUP,
+        X_IGNORE_PAUSED,
+        X_ENV = 'e',
+        X_TTY = 't',
+        X_USER = 'u',
+        X_GIDS = 'g',
+        X_PROCESS = 'p',
+        X_DETACH = 'd',
+        X_CAP = 'c'
+};
 
 struct exec_args {
         struct rt_exec_opts o;
@@ -142,8 +157,8 @@ static int overlay_flags(json_t *p, struct exec_args *a, char **args, int nargs,
         return 0;
 }
 
-static int build_process(struct cli *c, const char *id, struct exec_args *a, char **args,
-                         int nargs, struct spec_process **out, struct err **e)
+static int build_process(struct cli *c, const char *id, struct exec_args *a, char **args, int nargs,
+                         struct spec_process **out, struct err **e)
 {
         json_t *p = NULL;
         if (a->process) {
@@ -175,23 +190,23 @@ static int build_process(struct cli *c, const char *id, struct exec_args *a, cha
 int cmd_exec(struct cli *c)
 {
         static const struct option opts[] = {
-                {"console-socket", required_argument, NULL, X_CONSOLE},
-                {"cwd", required_argument, NULL, X_CWD},
-                {"env", required_argument, NULL, X_ENV},
-                {"tty", no_argument, NULL, X_TTY},
-                {"user", required_argument, NULL, X_USER},
-                {"additional-gids", required_argument, NULL, X_GIDS},
-                {"process", required_argument, NULL, X_PROCESS},
-                {"detach", no_argument, NULL, X_DETACH},
-                {"pid-file", required_argument, NULL, X_PIDFILE},
-                {"process-label", required_argument, NULL, X_LABEL},
-                {"apparmor", required_argument, NULL, X_APPARMOR},
-                {"no-new-privs", no_argument, NULL, X_NNP},
-                {"cap", required_argument, NULL, X_CAP},
-                {"preserve-fds", required_argument, NULL, X_PRESERVE},
-                {"cgroup", required_argument, NULL, X_CGROUP},
-                {"ignore-paused", no_argument, NULL, X_IGNORE_PAUSED},
-                {NULL, 0, NULL, 0},
+            {"console-socket", required_argument, NULL, X_CONSOLE},
+            {"cwd", required_argument, NULL, X_CWD},
+            {"env", required_argument, NULL, X_ENV},
+            {"tty", no_argument, NULL, X_TTY},
+            {"user", required_argument, NULL, X_USER},
+            {"additional-gids", required_argument, NULL, X_GIDS},
+            {"process", required_argument, NULL, X_PROCESS},
+            {"detach", no_argument, NULL, X_DETACH},
+            {"pid-file", required_argument, NULL, X_PIDFILE},
+            {"process-label", required_argument, NULL, X_LABEL},
+            {"apparmor", required_argument, NULL, X_APPARMOR},
+            {"no-new-privs", no_argument, NULL, X_NNP},
+            {"cap", required_argument, NULL, X_CAP},
+            {"preserve-fds", required_argument, NULL, X_PRESERVE},
+            {"cgroup", required_argument, NULL, X_CGROUP},
+            {"ignore-paused", no_argument, NULL, X_IGNORE_PAUSED},
+            {NULL, 0, NULL, 0},
         };
         struct exec_args a = {.env = json_array(), .gids = json_array(), .caps = json_array()};
         struct err *e = NULL;
@@ -202,8 +217,8 @@ int cmd_exec(struct cli *c)
                 rc = 1;
         } else if (i >= c->argc) {
                 rc = cli_usage("exec", "a container id is required");
-        } else if (build_process(c, c->argv[i], &a, c->argv + i + 1, c->argc - i - 1, &proc,
-                                 &e) < 0 ||
+        } else if (build_process(c, c->argv[i], &a, c->argv + i + 1, c->argc - i - 1, &proc, &e) <
+                       0 ||
                    rt_exec(&c->ctx, c->argv[i], proc, &a.o, &status, &e) < 0) {
                 rc = cli_fail(&e);
         } else {

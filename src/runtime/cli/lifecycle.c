@@ -8,8 +8,19 @@
 #include "../../common/util.h"
 #include "cli.h"
 
-enum { O_BUNDLE = 'b', O_DETACH = 'd', O_CONSOLE = 256, O_PIDFILE, O_NOPIVOT, O_NOKEYRING,
-       O_PRESERVE, O_NOSUBREAPER, O_KEEP, O_FORCE = 'f', O_ALL = 'a' };
+enum {
+        O_BUNDLE = 'b',
+        O_DETACH = 'd',
+        O_CONSOLE = 256,
+        O_PIDFILE,
+        O_NOPIVOT,
+        O_NOKEYRING,
+        O_PRESERVE,
+        O_NOSUBREAPER,
+        O_KEEP,
+        O_FORCE = 'f',
+        O_ALL = 'a'
+};
 
 struct create_args {
         struct rt_create_opts o;
@@ -52,16 +63,16 @@ static int create_opt(void *data, int opt, const char *arg)
 }
 
 static const struct option create_opts[] = {
-        {"bundle", required_argument, NULL, O_BUNDLE},
-        {"console-socket", required_argument, NULL, O_CONSOLE},
-        {"pid-file", required_argument, NULL, O_PIDFILE},
-        {"no-pivot", no_argument, NULL, O_NOPIVOT},
-        {"no-new-keyring", no_argument, NULL, O_NOKEYRING},
-        {"preserve-fds", required_argument, NULL, O_PRESERVE},
-        {"detach", no_argument, NULL, O_DETACH},
-        {"no-subreaper", no_argument, NULL, O_NOSUBREAPER},
-        {"keep", no_argument, NULL, O_KEEP},
-        {NULL, 0, NULL, 0},
+    {"bundle", required_argument, NULL, O_BUNDLE},
+    {"console-socket", required_argument, NULL, O_CONSOLE},
+    {"pid-file", required_argument, NULL, O_PIDFILE},
+    {"no-pivot", no_argument, NULL, O_NOPIVOT},
+    {"no-new-keyring", no_argument, NULL, O_NOKEYRING},
+    {"preserve-fds", required_argument, NULL, O_PRESERVE},
+    {"detach", no_argument, NULL, O_DETACH},
+    {"no-subreaper", no_argument, NULL, O_NOSUBREAPER},
+    {"keep", no_argument, NULL, O_KEEP},
+    {NULL, 0, NULL, 0},
 };
 
 static int parse_create(struct cli *c, struct create_args *a, const char **id)
@@ -136,8 +147,7 @@ static int flag_opt(void *data, int opt, const char *arg)
 
 int cmd_kill(struct cli *c)
 {
-        static const struct option opts[] = {{"all", no_argument, NULL, O_ALL},
-                                             {NULL, 0, NULL, 0}};
+        static const struct option opts[] = {{"all", no_argument, NULL, O_ALL}, {NULL, 0, NULL, 0}};
         int all = 0;
         struct err *e = NULL;
         int i = cli_parse(c, opts, flag_opt, &all);

@@ -16,11 +16,11 @@ static const struct {
         int (*fn)(struct cli *);
         int clone; /* enters containers: run from a sealed copy (selfclone.c) */
 } commands[] = {
-        {"create", cmd_create, 1}, {"run", cmd_run, 1},         {"exec", cmd_exec, 1},
-        {"start", cmd_start, 0},   {"state", cmd_state, 0},     {"kill", cmd_kill, 0},
-        {"delete", cmd_delete, 0}, {"list", cmd_list, 0},       {"ps", cmd_ps, 0},
-        {"pause", cmd_pause, 0},   {"resume", cmd_resume, 0},   {"update", cmd_update, 0},
-        {"events", cmd_events, 0}, {"spec", cmd_spec, 0},       {"features", cmd_features, 0},
+    {"create", cmd_create, 1}, {"run", cmd_run, 1},       {"exec", cmd_exec, 1},
+    {"start", cmd_start, 0},   {"state", cmd_state, 0},   {"kill", cmd_kill, 0},
+    {"delete", cmd_delete, 0}, {"list", cmd_list, 0},     {"ps", cmd_ps, 0},
+    {"pause", cmd_pause, 0},   {"resume", cmd_resume, 0}, {"update", cmd_update, 0},
+    {"events", cmd_events, 0}, {"spec", cmd_spec, 0},     {"features", cmd_features, 0},
 };
 
 int cli_fail(struct err **e)
@@ -91,22 +91,31 @@ static void usage(void)
                "  --systemd-cgroup, --rootless auto|true|false, --version\n");
 }
 
-enum { G_ROOT = 256, G_LOG, G_LOG_FORMAT, G_DEBUG, G_SYSTEMD, G_ROOTLESS, G_CRIU, G_HELP,
-       G_VERSION };
+enum {
+        G_ROOT = 256,
+        G_LOG,
+        G_LOG_FORMAT,
+        G_DEBUG,
+        G_SYSTEMD,
+        G_ROOTLESS,
+        G_CRIU,
+        G_HELP,
+        G_VERSION
+};
 
 int main(int argc, char **argv, char **envp)
 {
         static const struct option opts[] = {
-                {"root", required_argument, NULL, G_ROOT},
-                {"log", required_argument, NULL, G_LOG},
-                {"log-format", required_argument, NULL, G_LOG_FORMAT},
-                {"debug", no_argument, NULL, G_DEBUG},
-                {"systemd-cgroup", no_argument, NULL, G_SYSTEMD},
-                {"rootless", required_argument, NULL, G_ROOTLESS},
-                {"criu", required_argument, NULL, G_CRIU},
-                {"help", no_argument, NULL, 'h'},
-                {"version", no_argument, NULL, 'v'},
-                {NULL, 0, NULL, 0},
+            {"root", required_argument, NULL, G_ROOT},
+            {"log", required_argument, NULL, G_LOG},
+            {"log-format", required_argument, NULL, G_LOG_FORMAT},
+            {"debug", no_argument, NULL, G_DEBUG},
+            {"systemd-cgroup", no_argument, NULL, G_SYSTEMD},
+            {"rootless", required_argument, NULL, G_ROOTLESS},
+            {"criu", required_argument, NULL, G_CRIU},
+            {"help", no_argument, NULL, 'h'},
+            {"version", no_argument, NULL, 'v'},
+            {NULL, 0, NULL, 0},
         };
         struct cli c = {.ctx = {.root = RT_DEFAULT_ROOT}};
         const char *log_path = NULL;
