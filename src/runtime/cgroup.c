@@ -19,6 +19,7 @@
  * create never has to move a process back out.
  */
 #include "cgroup.h"
+#include "mountutil.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -2551,25 +2552,6 @@ int cgroup_from_json(json_t *j, struct cgroup **out, struct err **e)
 
 /* ---- the cgroup filesystem inside the container ------------------------ */
 
-/* Flags a bind remount must keep: a remount may not clear them (in a user
- * namespace they are locked). */
-static unsigned long locked_flags(const char *path)
-{
-        struct statvfs sv;
-        unsigned long f = 0;
-        if (statvfs(path, &sv) < 0)
-                return 0;
-        if (sv.f_flag & ST_NOSUID)
-                f |= MS_NOSUID;
-        if (sv.f_flag & ST_NODEV)
-                f |= MS_NODEV;
-        if (sv.f_flag & ST_NOEXEC)
-                f |= MS_NOEXEC;
-        if (sv.f_flag & ST_RDONLY)
-                f |= MS_RDONLY;
-        return f;
-}
-
 #define MNT_FLAGS                                                                                  \
         (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME | \
          MS_STRICTATIME)
@@ -2578,7 +2560,7 @@ static int bind_dir(const char *src, const char *dst, unsigned long flags, struc
 {
         if (mount(src, dst, NULL, MS_BIND, NULL) < 0)
                 return err_sys(e, "cgroup mount: bind %s on %s", src, dst);
-        unsigned long f = MS_REMOUNT | MS_BIND | (flags & MNT_FLAGS) | locked_flags(src);
+        unsigned long f = MS_REMOUNT | MS_BIND | (flags & MNT_FLAGS) | mount_locked_flags(src);
         if (mount(NULL, dst, NULL, f, NULL) < 0)
                 return err_sys(e, "cgroup mount: remount %s", dst);
         return 0;

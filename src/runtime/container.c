@@ -707,6 +707,18 @@ int wait_forwarding(pid_t pid, int *status)
         return 0;
 }
 
+int wait_foreground(pid_t pid, int master, int *status)
+{
+        forward_signals(pid);
+        if (master >= 0) {
+                struct err *te = NULL;
+                if (terminal_proxy(master, &te) < 0)
+                        log_warn("%s", te->msg);
+                err_free(&te);
+        }
+        return wait_forwarding(pid, status);
+}
+
 int rt_run(const struct rt_ctx *ctx, const char *id, const struct rt_create_opts *o, int detach,
            int *status, struct err **e)
 {
@@ -742,14 +754,7 @@ int rt_run(const struct rt_ctx *ctx, const char *id, const struct rt_create_opts
                 }
                 return r;
         }
-        forward_signals(pid);
-        if (master >= 0) {
-                struct err *te = NULL;
-                if (terminal_proxy(master, &te) < 0)
-                        log_warn("%s", te->msg);
-                err_free(&te);
-        }
-        if (wait_forwarding(pid, status) < 0)
+        if (wait_foreground(pid, master, status) < 0)
                 return err_sys(e, "wait for container %s", id);
         return rt_delete(ctx, id, 1, e);
 }

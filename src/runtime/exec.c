@@ -201,14 +201,7 @@ int rt_exec(const struct rt_ctx *ctx, const char *id, struct spec_process *proc,
         }
         r = 0;
         if (!o->detach) {
-                forward_signals(pid);
-                if (master >= 0) {
-                        struct err *te = NULL;
-                        if (terminal_proxy(master, &te) < 0)
-                                log_warn("%s", te->msg);
-                        err_free(&te);
-                }
-                if (wait_forwarding(pid, status) < 0)
+                if (wait_foreground(pid, master, status) < 0)
                         r = err_sys(e, "wait for the exec'd process");
         }
 out:

@@ -137,6 +137,9 @@ void forward_signals(pid_t pid);
 /* Forward signals and wait for our child `pid`; *status is its exit code or
  * 128+signal. */
 int wait_forwarding(pid_t pid, int *status);
+/* Like wait_forwarding, proxying the pty `master` (when >= 0) to our stdio
+ * first. */
+int wait_foreground(pid_t pid, int master, int *status);
 
 /* ---- clone ---- */
 

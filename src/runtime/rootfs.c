@@ -26,6 +26,7 @@
 
 #include "../common/util.h"
 #include "cgroup.h"
+#include "mountutil.h"
 
 enum create_kind { CREATE_NONE, CREATE_DIR, CREATE_FILE };
 
@@ -91,8 +92,7 @@ static char *fdpath(int fd)
         return xasprintf("/proc/self/fd/%d", fd);
 }
 
-/* Mount flags an unprivileged remount must keep (locked in a user namespace). */
-static unsigned long locked_flags(const char *path)
+unsigned long mount_locked_flags(const char *path)
 {
         struct statvfs sv;
         unsigned long f = 0;
@@ -134,7 +134,7 @@ static int after_mount(struct rootfs_ctx *c, const struct spec_mount *m, int roo
         if (remount_bind) {
                 unsigned long f = MS_BIND | MS_REMOUNT | (m->flags & REMOUNT_FLAGS);
                 if (c->userns)
-                        f |= locked_flags(p) & ~MS_RDONLY;
+                        f |= mount_locked_flags(p) & ~MS_RDONLY;
                 if (mount(NULL, p, NULL, f, NULL) < 0)
                         return err_sys(e, "remount %s", m->destination);
         }
@@ -368,7 +368,7 @@ static int readonly_path(const char *path, int userns, struct err **e)
 {
         if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0)
                 return errno == ENOENT ? 0 : err_sys(e, "readonlyPaths: bind %s", path);
-        unsigned long f = locked_flags(path) | MS_BIND | MS_REMOUNT | MS_RDONLY;
+        unsigned long f = mount_locked_flags(path) | MS_BIND | MS_REMOUNT | MS_RDONLY;
         if (mount(NULL, path, NULL, f, NULL) < 0)
                 return err_sys(e, "readonlyPaths: remount %s read-only", path);
         return 0;
@@ -390,7 +390,7 @@ int rootfs_finish(struct rootfs_ctx *c, struct err **e)
                 if (mask_path(*p, e) < 0)
                         return -1;
         if (s->root_readonly &&
-            mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | locked_flags("/"), NULL) < 0)
+            mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | mount_locked_flags("/"), NULL) < 0)
                 return err_sys(e, "remount root read-only");
         return 0;
 }
