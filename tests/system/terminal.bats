@@ -104,3 +104,30 @@ all-tty
 	assert_no_leaks
 	assert_error_line "$(cat "$TEST_TMP/$CID.err")" console
 }
+
+# The user's own terminal (played by script(1)'s pty): `run` and `exec -t`
+# without --console-socket proxy it to the container's pty.
+@test "terminal: run and exec -t in the foreground proxy the caller's terminal" {
+	command -v script >/dev/null || skip "script (util-linux) not installed"
+	spec_sh 'echo ready > /tmp/ready; exec sh'
+	(sleep 0.5; printf 'echo in-container-$((6*7)); tty; exit 3\n') |
+		timeout 30 script -qec "$RUNTIME --root $ROOT run --bundle $BUNDLE $CID" /dev/null >"$TEST_TMP/fg.out" 2>&1 3>&- ||
+		true
+	local out
+	out=$(tr -d '\r' <"$TEST_TMP/fg.out")
+	assert_contains "$out" "in-container-42" "run's terminal output"
+	assert_contains "$out" "/dev/pts/0" "tty inside run"
+	local rc=0
+	(sleep 0.5; printf 'exit 3\n') | timeout 30 script -qec "$RUNTIME --root $ROOT run --bundle $BUNDLE $CID" /dev/null >/dev/null 2>&1 3>&- || rc=$?
+	assert_eq "$rc" 3 "run's exit status through the terminal"
+
+	spec_set '.process.terminal = false'
+	start_sleeper
+	(sleep 0.5; printf 'echo exec-$((6*7)); tty; exit 5\n') |
+		timeout 30 script -qec "$RUNTIME --root $ROOT exec -t $CID sh" /dev/null >"$TEST_TMP/ex.out" 2>&1 3>&- || true
+	out=$(tr -d '\r' <"$TEST_TMP/ex.out")
+	assert_contains "$out" "exec-42" "exec -t output"
+	assert_contains "$out" "/dev/pts/" "tty inside exec -t"
+	rt delete --force "$CID"
+	assert_no_leaks
+}
