@@ -293,6 +293,24 @@ out:
         return r;
 }
 
+/* Save st with the cgroup; a pid (the init's, or the creator's while it
+ * makes the container) is only trusted with its start time. */
+static int save_state(struct cstate *st, const struct cgroup *cg, struct err **e)
+{
+        pid_t p = st->pid > 0 ? st->pid : st->creator;
+        unsigned long long *t = st->pid > 0 ? &st->start_time : &st->creator_start;
+        if (proc_start_time(p, t, NULL) < 0)
+                return err_new(e, 0, "container init exited during create");
+        st->created = now_rfc3339();
+        st->cgroup = cgroup_to_json(cg);
+        int r = state_save(st, e);
+        free(st->created);
+        json_decref(st->cgroup);
+        st->created = NULL;
+        st->cgroup = NULL;
+        return r;
+}
+
 static int do_create(const struct rt_ctx *ctx, const char *id, const struct rt_create_opts *o,
                      struct creating *c, struct err **e)
 {
@@ -310,6 +328,16 @@ static int do_create(const struct rt_ctx *ctx, const char *id, const struct rt_c
         const struct spec *s = c->spec;
         /* the cgroup and its limits exist before the init does */
         if (cgroup_create(s->cgroups_path, id, s->resources, 0, &c->cg, e) < 0)
+                return -1;
+        struct cstate st = {.id = (char *)id,
+                            .dir = c->dir,
+                            .bundle = c->bundle,
+                            .rootfs = c->rootfs,
+                            .owner = getuid(),
+                            .annotations = s->annotations,
+                            .creator = getpid()};
+        int r = save_state(&st, c->cg, e);
+        if (r < 0)
                 return -1;
         _cleanup_close_ int v2fd = cgroup_v2_fd(c->cg);
         c->self_join = spec_namespace(s, CLONE_NEWUSER) == NULL;
@@ -343,20 +371,9 @@ static int do_create(const struct rt_ctx *ctx, const char *id, const struct rt_c
         if (parent_side(id, c, e) < 0)
                 return -1;
 
-        struct cstate st = {.id = (char *)id,
-                            .dir = c->dir,
-                            .pid = c->pid,
-                            .bundle = c->bundle,
-                            .rootfs = c->rootfs,
-                            .owner = getuid(),
-                            .annotations = s->annotations,
-                            .cgroup = cgroup_to_json(c->cg)};
-        st.created = now_rfc3339();
-        int r = proc_start_time(c->pid, &st.start_time, NULL) < 0
-                    ? err_new(e, 0, "container init exited during create")
-                    : state_save(&st, e);
-        free(st.created);
-        json_decref(st.cgroup);
+        st.pid = c->pid;
+        st.creator = 0;
+        r = save_state(&st, c->cg, e);
         if (r == 0 && o->pid_file)
                 r = write_pid_file(o->pid_file, c->pid, e);
         return r;
@@ -566,12 +583,12 @@ int rt_delete(const struct rt_ctx *ctx, const char *id, int force, struct err **
                 }
                 return -1;
         }
-        if (s == ST_RUNNING || s == ST_PAUSED) {
+        if (s == ST_RUNNING || s == ST_PAUSED || s == ST_CREATING) {
                 if (!force)
                         return err_new(e, 0, "container %s is %s: stop it first or use --force", id,
                                        status_name(s));
         }
-        if (s != ST_STOPPED) {
+        if (s != ST_STOPPED && st->pid > 0) {
                 _cleanup_cgroup_ struct cgroup *cg = NULL;
                 if (st->cgroup && open_cgroup(st, &cg, e) == 0) {
                         if (cgroup_kill_all(cg, SIGKILL, e) < 0)

@@ -24,6 +24,10 @@ struct cstate {
         uid_t owner;
         json_t *annotations; /* may be NULL */
         json_t *cgroup;      /* cgroup_to_json(), may be NULL */
+        /* while pid is 0: the `create` that is making it (a crashed create
+         * leaves a "stopped" container that delete can clean up) */
+        pid_t creator;
+        unsigned long long creator_start;
 };
 
 enum cstatus { ST_CREATING, ST_CREATED, ST_RUNNING, ST_PAUSED, ST_STOPPED };

@@ -67,6 +67,9 @@ int state_load(const struct rt_ctx *ctx, const char *id, struct cstate **out, st
         st->owner = (uid_t)json_integer_value(json_object_get(j, "owner"));
         st->annotations = json_incref(json_object_get(j, "annotations"));
         st->cgroup = json_incref(json_object_get(j, "cgroup"));
+        st->creator = (pid_t)json_integer_value(json_object_get(j, "creator"));
+        st->creator_start =
+            (unsigned long long)json_integer_value(json_object_get(j, "creator_start"));
         json_decref(j);
         *out = st;
         return 0;
@@ -82,6 +85,10 @@ int state_save(const struct cstate *st, struct err **e)
                 json_object_set(j, "annotations", st->annotations);
         if (st->cgroup)
                 json_object_set(j, "cgroup", st->cgroup);
+        if (st->creator > 0) {
+                json_object_set_new(j, "creator", json_integer(st->creator));
+                json_object_set_new(j, "creator_start", json_integer((json_int_t)st->creator_start));
+        }
         _cleanup_free_ char *text = json_dumps(j, JSON_COMPACT);
         json_decref(j);
         _cleanup_free_ char *path = xasprintf("%s/state.json", st->dir);
@@ -135,7 +142,12 @@ enum cstatus state_status(const struct cstate *st)
 {
         unsigned long long t;
         char c;
-        if (st->pid <= 0 || proc_start_time(st->pid, &t, &c) < 0 || t != st->start_time ||
+        if (st->pid <= 0)
+                return st->creator > 0 && proc_start_time(st->creator, &t, &c) == 0 &&
+                               t == st->creator_start && c != 'Z'
+                           ? ST_CREATING
+                           : ST_STOPPED;
+        if (proc_start_time(st->pid, &t, &c) < 0 || t != st->start_time ||
             c == 'Z' || c == 'X')
                 return ST_STOPPED;
         _cleanup_free_ char *fifo = xasprintf("%s/exec.fifo", st->dir);

@@ -165,3 +165,25 @@ H
 	assert_no_leaks
 	assert_error_line "$stderr" prestart
 }
+
+@test "a create killed with SIGKILL mid-way leaves a stopped container that delete removes" {
+	# the createRuntime hook holds create still while we kill it
+	printf '#!/bin/sh\necho $$ > "%s/hook.pid"\nexec sleep 30\n' "$HOOKS" >"$HOOKS/hold.sh"
+	chmod 755 "$HOOKS/hold.sh"
+	spec_set --arg p "$HOOKS/hold.sh" '.hooks = {"createRuntime": [{"path": $p}]}'
+	spec_sh 'echo process-ran > /tmp/ran'
+	"$RUNTIME" --root "$ROOT" create --bundle "$BUNDLE" "$CID" </dev/null >/dev/null 2>&1 3>&- &
+	local creator=$!
+	wait_file "$HOOKS/hook.pid"
+	assert_eq "$(ctr_status "$CID")" creating "status while create runs"
+	kill -9 "$creator"
+	wait "$creator" || true
+	kill "$(cat "$HOOKS/hook.pid")" 2>/dev/null || true
+	# the init dies with its creator; what remains is a stopped container
+	wait_status "$CID" stopped
+	run rt start "$CID"
+	assert_failed
+	rt delete "$CID"
+	[ ! -e "$ROOTFS/tmp/ran" ] || fail "the process ran"
+	assert_no_leaks
+}
