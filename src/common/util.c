@@ -33,6 +33,14 @@ char *xstrdup(const char *s)
         return p;
 }
 
+char *xstrndup(const char *s, size_t n)
+{
+        char *p = strndup(s ? s : "", n);
+        if (p == NULL)
+                abort();
+        return p;
+}
+
 char *xasprintf(const char *fmt, ...)
 {
         char *s;

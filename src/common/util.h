@@ -44,6 +44,7 @@ static inline void closep(int *fd)
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t m);
 char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Read a whole file (at most `max` bytes) into a NUL-terminated buffer. */

@@ -2644,3 +2644,63 @@ int cgroup_mount(const struct cgroup *cg, const char *dest, int cgroupns, unsign
                 return mount_v1_layout(cg, dest, cgroupns, flags, e);
         return mount_one(&cg->h[0], dest, cgroupns, flags, e);
 }
+
+/* ---- --systemd-cgroup paths --------------------------------------------- */
+
+/* "a-b-c.slice" -> "/a.slice/a-b.slice/a-b-c.slice", as systemd nests slices */
+static int expand_slice(const char *slice, char **out, struct err **e)
+{
+        size_t n = strlen(slice);
+        if (n < 7 || strcmp(slice + n - 6, ".slice") != 0 || strchr(slice, '/'))
+                return err_new(e, 0, "linux.cgroupsPath: %s is not a systemd slice name", slice);
+        if (!strcmp(slice, "-.slice")) {
+                *out = xstrdup("");
+                return 0;
+        }
+        _cleanup_free_ char *base = xstrndup(slice, n - 6);
+        char *path = xstrdup("");
+        for (char *dash = base;; dash++) {
+                dash = strchr(dash, '-');
+                if (dash)
+                        *dash = '\0';
+                char *next = xasprintf("%s/%s.slice", path, base);
+                free(path);
+                path = next;
+                if (dash == NULL)
+                        break;
+                *dash = '-';
+        }
+        *out = path;
+        return 0;
+}
+
+int cgroup_systemd_path(const char *spec_path, const char *id, char **out, struct err **e)
+{
+        _cleanup_free_ char *p = xstrdup(spec_path && *spec_path ? spec_path : "");
+        char *slice = "system.slice", *prefix = "barge", *name = (char *)id;
+        if (*p) {
+                char *c1 = strchr(p, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+                if (c2 == NULL || strchr(c2 + 1, ':'))
+                        return err_new(e, 0,
+                                       "linux.cgroupsPath: %s: with --systemd-cgroup it must be "
+                                       "slice:prefix:name",
+                                       spec_path);
+                *c1 = *c2 = '\0';
+                slice = *p ? p : "system.slice";
+                prefix = c1 + 1;
+                name = c2 + 1;
+        }
+        if (*name == '\0' || strchr(name, '/') || strchr(prefix, '/'))
+                return err_new(e, 0, "linux.cgroupsPath: %s: bad unit name", spec_path);
+        _cleanup_free_ char *dir = NULL;
+        if (expand_slice(slice, &dir, e) < 0)
+                return -1;
+        size_t n = strlen(name);
+        if (n > 6 && !strcmp(name + n - 6, ".slice"))
+                *out = xasprintf("%s/%s", dir, name);
+        else if (*prefix)
+                *out = xasprintf("%s/%s-%s.scope", dir, prefix, name);
+        else
+                *out = xasprintf("%s/%s.scope", dir, name);
+        return 0;
+}

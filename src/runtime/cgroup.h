@@ -89,6 +89,12 @@ void cgroup_free(struct cgroup *cg);
 int cgroup_mount(const struct cgroup *cg, const char *dest, int cgroupns, unsigned long flags,
                  struct err **e);
 
+/* --systemd-cgroup: map systemd's "slice:prefix:name" cgroupsPath (empty:
+ * system.slice:barge:<id>) to the path systemd would give the unit, e.g.
+ * "/system.slice/docker-<id>.scope", for the cgroupfs code to use.  The
+ * unit is not registered with systemd (no D-Bus). */
+int cgroup_systemd_path(const char *spec_path, const char *id, char **out, struct err **e);
+
 /* "v1", "v2" or "hybrid" for this host; "none" when no cgroup fs is mounted. */
 const char *cgroup_mode(void);
 

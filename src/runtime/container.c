@@ -196,8 +196,8 @@ static void creating_free(struct creating *c)
 }
 
 /* Everything that can be checked before any process exists. */
-static int load_bundle(const struct rt_ctx *ctx, const struct rt_create_opts *o, struct creating *c,
-                       struct err **e)
+static int load_bundle(const struct rt_ctx *ctx, const char *id, const struct rt_create_opts *o,
+                       struct creating *c, struct err **e)
 {
         char buf[PATH_MAX];
         const char *bundle = o->bundle && *o->bundle ? o->bundle : ".";
@@ -223,10 +223,13 @@ static int load_bundle(const struct rt_ctx *ctx, const struct rt_create_opts *o,
         if (!S_ISDIR(st.st_mode))
                 return err_new(e, ENOTDIR, "rootfs %s", root);
         c->rootfs = xstrdup(buf);
-        if (ctx->systemd_cgroup)
-                return err_new(e, 0,
-                               "--systemd-cgroup: the systemd cgroup driver is not supported "
-                               "(no systemd runs here); use the cgroupfs driver");
+        if (ctx->systemd_cgroup) {
+                char *p = NULL;
+                if (cgroup_systemd_path(c->spec->cgroups_path, id, &p, e) < 0)
+                        return -1;
+                free(c->spec->cgroups_path);
+                c->spec->cgroups_path = p;
+        }
         if (c->spec->process->terminal && o->console_socket == NULL && c->console_fd < 0)
                 return err_new(e, 0, "process.terminal is true but no --console-socket was given");
         if (!c->spec->process->terminal && o->console_socket)
@@ -314,7 +317,7 @@ static int save_state(struct cstate *st, const struct cgroup *cg, struct err **e
 static int do_create(const struct rt_ctx *ctx, const char *id, const struct rt_create_opts *o,
                      struct creating *c, struct err **e)
 {
-        if (load_bundle(ctx, o, c, e) < 0)
+        if (load_bundle(ctx, id, o, c, e) < 0)
                 return -1;
         c->fifo = xasprintf("%s/exec.fifo", c->dir);
         /* writable by the init whatever uid it maps to; chmod: umask applies to mkfifo */
