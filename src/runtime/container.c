@@ -176,6 +176,7 @@ struct creating {
         pid_t pid;
         int sync[2];
         int console_fd;
+        int want_tty, tty_recv; /* foreground run: our end of the console socket pair */
         int self_join; /* the init joins its v1 cgroups itself (cgroup_join_self) */
 };
 
@@ -193,6 +194,8 @@ static void creating_free(struct creating *c)
                         close(c->sync[i]);
         if (c->console_fd >= 0)
                 close(c->console_fd);
+        if (c->tty_recv >= 0)
+                close(c->tty_recv);
 }
 
 /* Everything that can be checked before any process exists. */
@@ -230,7 +233,7 @@ static int load_bundle(const struct rt_ctx *ctx, const char *id, const struct rt
                 free(c->spec->cgroups_path);
                 c->spec->cgroups_path = p;
         }
-        if (c->spec->process->terminal && o->console_socket == NULL && c->console_fd < 0)
+        if (c->spec->process->terminal && o->console_socket == NULL && !c->want_tty)
                 return err_new(e, 0, "process.terminal is true but no --console-socket was given");
         if (!c->spec->process->terminal && o->console_socket)
                 return err_new(e, 0, "--console-socket given but process.terminal is false");
@@ -326,6 +329,13 @@ static int do_create(const struct rt_ctx *ctx, const char *id, const struct rt_c
         if (o->console_socket &&
             (c->console_fd = terminal_connect_socket(o->console_socket, e)) < 0)
                 return -1;
+        if (c->want_tty && c->spec->process->terminal && !o->console_socket) {
+                int pair[2];
+                if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0)
+                        return err_sys(e, "socketpair");
+                c->tty_recv = pair[0];
+                c->console_fd = pair[1];
+        }
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, c->sync) < 0)
                 return err_sys(e, "socketpair");
         const struct spec *s = c->spec;
@@ -398,29 +408,31 @@ static void undo_create(struct creating *c)
         err_free(&e);
 }
 
+/* With tty_master (foreground `run`): a terminal process without a console
+ * socket gets a pty whose master is returned there, for us to proxy. */
 static int create_internal(const struct rt_ctx *ctx, const char *id, const struct rt_create_opts *o,
-                           int console_fd, pid_t *pid, struct err **e)
+                           int *tty_master, pid_t *pid, struct err **e)
 {
         if (state_check_id(id, e) < 0)
                 return -1;
         if (mkdir_p(ctx->root, 0711, e) < 0)
                 return err_wrap(e, "state root");
-        struct creating c = {.sync = {-1, -1}, .console_fd = console_fd};
+        struct creating c = {.sync = {-1, -1}, .console_fd = -1, .tty_recv = -1,
+                             .want_tty = tty_master != NULL};
         c.dir = state_path(ctx, id, NULL);
         if (mkdir(c.dir, 0711) < 0) {
                 int r = errno == EEXIST ? err_new(e, EEXIST, "container %s already exists", id)
                                         : err_sys(e, "create state directory %s", c.dir);
-                c.console_fd = -1;
                 creating_free(&c);
                 return r;
         }
         int r = do_create(ctx, id, o, &c, e);
+        if (r == 0 && c.tty_recv >= 0)
+                r = terminal_recv_fd(c.tty_recv, tty_master, e);
         if (r < 0)
                 undo_create(&c);
         else if (pid)
                 *pid = c.pid;
-        if (console_fd >= 0)
-                c.console_fd = -1; /* the caller's */
         creating_free(&c);
         return r;
 }
@@ -428,7 +440,7 @@ static int create_internal(const struct rt_ctx *ctx, const char *id, const struc
 int rt_create(const struct rt_ctx *ctx, const char *id, const struct rt_create_opts *o,
               struct err **e)
 {
-        return create_internal(ctx, id, o, -1, NULL, e);
+        return create_internal(ctx, id, o, NULL, NULL, e);
 }
 
 static int load_running(const struct rt_ctx *ctx, const char *id, struct cstate **st,
@@ -742,38 +754,16 @@ int wait_foreground(pid_t pid, int master, int *status)
 int rt_run(const struct rt_ctx *ctx, const char *id, const struct rt_create_opts *o, int detach,
            int *status, struct err **e)
 {
-        int pair[2] = {-1, -1};
-        /* a terminal without a console socket: the pty is ours to proxy */
-        int own_tty = 0;
-        if (!detach && o->console_socket == NULL) {
-                _cleanup_free_ char *cfg = xasprintf("%s/config.json", o->bundle ? o->bundle : ".");
-                _cleanup_spec_ struct spec *sp = NULL;
-                struct err *pe = NULL;
-                if (spec_load(cfg, &sp, &pe) == 0 && sp->process && sp->process->terminal)
-                        own_tty = 1;
-                err_free(&pe);
-        }
-        if (own_tty && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0)
-                return err_sys(e, "socketpair");
         pid_t pid = -1;
-        int r = create_internal(ctx, id, o, own_tty ? pair[1] : -1, &pid, e);
-        if (own_tty)
-                close(pair[1]);
         _cleanup_close_ int master = -1;
-        if (r == 0 && own_tty && terminal_recv_fd(pair[0], &master, e) < 0)
-                r = -1;
-        if (pair[0] >= 0)
-                close(pair[0]);
-        if (r == 0)
-                r = rt_start(ctx, id, e);
-        if (r < 0 || detach) {
-                if (r < 0 && pid > 0) {
-                        struct err *de = NULL;
-                        rt_delete(ctx, id, 1, &de);
-                        err_free(&de);
-                }
-                return r;
+        int r = create_internal(ctx, id, o, detach ? NULL : &master, &pid, e);
+        if (r == 0 && (r = rt_start(ctx, id, e)) < 0) {
+                struct err *de = NULL;
+                rt_delete(ctx, id, 1, &de);
+                err_free(&de);
         }
+        if (r < 0 || detach)
+                return r;
         if (wait_foreground(pid, master, status) < 0)
                 return err_sys(e, "wait for container %s", id);
         return rt_delete(ctx, id, 1, e);
