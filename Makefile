@@ -25,7 +25,7 @@ LIBRUNTIME := $(BUILD)/lib/libbarge-runtime.a
 BINS       := $(BUILD)/bin/barge-runtime
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all install test demo deps test-deps unit clean format
+.PHONY: all install test demo deps test-deps unit-bins asan clean format
 all: $(BINS) $(UNIT_BINS)
 
 $(BUILD)/obj/%.o: %.c
@@ -52,6 +52,14 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBRUNTIME) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+unit-bins: $(UNIT_BINS)
+
+# The unit tests again, built with AddressSanitizer and UBSan (`make test`
+# runs both builds; barge-runtime itself stays static and unsanitized).
+SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+asan:
+	$(MAKE) BUILD=$(BUILD)/asan OPT="-O1 -g $(SAN)" LDFLAGS="$(SAN)" STATIC= unit-bins
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
@@ -64,7 +72,7 @@ test-deps:
 
 # `make test` and `make demo` do all set-up themselves on a fresh Debian 12.
 test: test-deps
-	$(MAKE) all
+	$(MAKE) all asan
 	tests/run.sh
 
 demo: deps

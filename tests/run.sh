@@ -33,7 +33,8 @@ else
 fi
 
 if [ "$want_unit" = 1 ]; then
-        for t in "$BUILD"/tests/test_*; do
+        # the plain build, then the same tests under ASan/UBSan (make asan)
+        for t in "$BUILD"/tests/test_* "$BUILD"/asan/tests/test_*; do
                 [ -x "$t" ] || continue
                 echo "# unit: $t"
                 "$t" 2>&1 | count_tap

@@ -41,6 +41,19 @@ static int h_n, h_fail;
                 printf("%sok %d - %s\n", h_failed_current ? "not " : "", h_n, #fn);                \
         } while (0)
 
+/* A test that cannot run in this build: reported as skipped, with why. */
+#define SKIP(fn, why)                                                                              \
+        do {                                                                                       \
+                h_n++;                                                                             \
+                printf("ok %d - %s # skip %s\n", h_n, #fn, why);                                    \
+        } while (0)
+
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#else
+#define UNDER_ASAN 0
+#endif
+
 #define DONE() (printf("1..%d\n", h_n), h_fail ? 1 : 0)
 
 #endif
