@@ -1,0 +1,28 @@
+/*
+ * imageio: images in and out of the store as tar archives:
+ *   save   docker-archive (manifest.json, <config>.json, <layer>/layer.tar,
+ *          repositories), which `docker load` and `podman load` read;
+ *   load   docker-archive and OCI image layouts (oci-layout, index.json,
+ *          blobs/), as written by `docker save` and `skopeo copy ...
+ *          oci-archive:`; the image id (config digest) is kept;
+ *   import a root filesystem tarball becomes a one-layer image.
+ * Archives are read and written as streams (stdin/stdout work).
+ */
+#ifndef BARGE_IMAGEIO_H
+#define BARGE_IMAGEIO_H
+
+#include "store.h"
+
+/* Write the images named by refs/ids to fd as one docker-archive. */
+int image_save(struct store *s, char *const *refs, size_t n, int fd, struct err **e);
+/* Load every image in the archive read from fd; tags it carries are
+ * applied.  Calls loaded(ctx, "Loaded image: name:tag" or "Loaded image ID: sha256:...")
+ * per image. */
+int image_load(struct store *s, int fd, void (*loaded)(void *ctx, const char *line), void *ctx,
+               struct err **e);
+/* A rootfs tar (any compression) from fd becomes an image; optional ref to
+ * tag it; *image_id gets its id. */
+int image_import(struct store *s, int fd, const char *ref, char image_id[DIGEST_LEN + 1],
+                 struct err **e);
+
+#endif
