@@ -8,6 +8,16 @@
  * overlayfs whiteouts (a 0:0 character device; the trusted.overlay.opaque
  * xattr), so layer directories stack as overlay lowerdirs.  Modes, owners,
  * times, xattrs, hard links, symlinks and device nodes are preserved.
+ *
+ * A later entry replaces an earlier one of the same name (a directory is
+ * kept and updated only for another directory entry), as docker does; the
+ * root's own entry ("./") is ignored; directories get their final mode,
+ * owner and times after the last entry.  docs/untar.md has every rule and
+ * the hostile archives the tests feed it.
+ *
+ * Needs root (CAP_CHOWN, CAP_FOWNER, CAP_MKNOD for devices and whiteouts,
+ * CAP_SYS_ADMIN for trusted.* xattrs) and /proc mounted.  Safe to call from
+ * several threads at once on different archives.
  */
 #ifndef BARGE_UNTAR_H
 #define BARGE_UNTAR_H
@@ -23,7 +33,11 @@ struct untar_stats {
 };
 
 /* `a` is a libarchive reader already opened for the tar format (the caller
- * sets up decompression and the data source); reads it to the end. */
+ * sets up decompression and the data source); reads it to the end.
+ * `rootfd` is the layer directory (O_PATH is enough).  Stops at the first
+ * error, with one line naming the entry ("layer entry \"a/passwd\": ...");
+ * what was extracted so far stays, and the caller discards the directory.
+ * `st` (may be NULL) counts file bytes written and entries extracted. */
 int untar_archive(struct archive *a, int rootfd, struct untar_stats *st, struct err **e);
 
 #endif
