@@ -35,6 +35,8 @@ BINS       := $(BUILD)/bin/barge-runtime $(if $(CLI_SRC),$(BUILD)/bin/barge)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
 .PHONY: all install test demo deps test-deps unit-bins asan clean format
+# keep object files make would treat as intermediate (unit tests)
+.SECONDARY:
 all: $(BINS) $(UNIT_BINS)
 
 $(BUILD)/obj/%.o: %.c

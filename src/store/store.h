@@ -5,19 +5,32 @@
  *                               configs and compressed layer tars, each
  *                               verified against its digest while written
  *   <root>/layers/<chain hex>/  one unpacked layer per chain id, shared by
- *                               every image that uses it (overlayfs lowerdir)
+ *                               every image that uses it: diff/ holds its
+ *                               files (an overlayfs lowerdir), link its
+ *                               short id
+ *   <root>/l/<short id>         symlink to ../layers/<hex>/diff: short
+ *                               lowerdir names, so deep images fit in one
+ *                               overlay mount option page
  *   <root>/tmp/                 in-progress writes; emptied by store_open
+ *                               when no other process has the store open
+ *   <root>/lock                 flock: shared while open, exclusive to sweep
  *   <root>/metadata.db          SQLite (WAL): images, references, layers
  *                               with reference counts
  *
  * Crash safety: nothing becomes visible under blobs/ or layers/ (or in the
  * database) until it is complete and verified: writes go to tmp/ and are
  * renamed into place, then recorded in one transaction.  A process killed
- * at any point leaves only tmp/ debris, which the next store_open removes.
+ * at any point leaves only tmp/ debris and layer directories without rows,
+ * which the next store_open removes (see docs/store.md).
+ *
+ * Several processes may open one root at once.  A struct store may be
+ * shared by threads (its database use is serialized inside); each writer
+ * (blob_writer, layer_writer) is used by one thread at a time.  Do not use
+ * a struct store in a child after fork: open another one there.
  *
  * Does not own: registries (registry/), containers' writable layers beyond
- * the snapshot helpers below, or any network access.  A struct store is
- * used by one thread at a time.
+ * the snapshot helpers below, or any network access.  Errors for things
+ * that are not there carry ENOENT.
  */
 #ifndef BARGE_STORE_H
 #define BARGE_STORE_H
@@ -65,8 +78,13 @@ int64_t store_blob_size(struct store *s, const char *digest);
  * sha256(parent chain id + " " + diff id), as the OCI image spec says. */
 void store_chain_id(const char *parent_chain, const char *diff_id, char out[DIGEST_LEN + 1]);
 int store_layer_has(struct store *s, const char *chain_id);
-/* The unpacked directory of a layer (for overlay lowerdirs). */
+/* The unpacked directory of a layer (layers/<hex>/diff); NULL for an
+ * invalid chain id.  The caller frees it. */
 char *store_layer_dir(struct store *s, const char *chain_id);
+/* The compressed blob a layer was recorded with ("" when it has none, as
+ * for an import); ENOENT when the layer is not in the store. */
+int store_layer_blob(struct store *s, const char *chain_id, char out[DIGEST_LEN + 1],
+                     struct err **e);
 
 struct layer_writer;
 /* Unpack a layer tar stream (gzip, zstd or uncompressed: detected) on top
@@ -74,6 +92,8 @@ struct layer_writer;
  * arrive, so a pull unpacks while it downloads. */
 int store_layer_begin(struct store *s, const char *parent_chain, struct layer_writer **w,
                       struct err **e);
+/* After a failure (a bad tar entry stops the unpacking early), call
+ * layer_abort. */
 int layer_write(struct layer_writer *w, const void *buf, size_t n, struct err **e);
 /* Finish: the uncompressed stream's digest must equal expected_diff_id
  * (when not NULL).  Records the layer (refcount 0 until an image uses it)
@@ -99,19 +119,34 @@ struct store_image {
 };
 
 /* Record an image whose config, manifest and layers are in the store, and
- * take a reference on each layer.  Idempotent for an existing id. */
+ * take a reference on each layer.  Idempotent for an existing id.  The
+ * chain ids must be those the config's rootfs.diff_ids give, and each layer
+ * must have been committed on top of the one before. */
 int store_image_put(struct store *s, const char *config_digest, const char *manifest_digest,
                     char *const *chain_ids, size_t n_layers, struct err **e);
-/* Point `ref` (a normalized name:tag, or name@digest) at an image. */
+/* Point `ref` (a normalized name:tag, or name@digest) at an image
+ * (`image_id` is looked up as store_image_get does).  Moves an existing ref. */
 int store_tag(struct store *s, const char *ref, const char *image_id, struct err **e);
 int store_untag(struct store *s, const char *ref, struct err **e);
-/* Find an image by reference, full id, or unique id prefix (>= 4 hex). */
+/* Find an image by reference (matched exactly), full id ("sha256:<hex>"),
+ * bare hex id, or unique id prefix (>= 4 hex, "sha256:" optional). */
 int store_image_get(struct store *s, const char *ref_or_id, struct store_image **out,
                     struct err **e);
 int store_image_list(struct store *s, struct store_image ***out, size_t *n, struct err **e);
-/* Remove an image with no references left, releasing its layers; layers
- * whose count drops to zero are deleted (directory and row). */
+/* Remove an image with no references left (else an error naming them),
+ * releasing its layers; layers whose count drops to zero are deleted
+ * (directory and row), and so are the config, manifest and layer blobs
+ * nothing else records.  The caller makes sure no container uses it. */
 int store_image_remove(struct store *s, const char *image_id, struct err **e);
 void store_image_free(struct store_image *img);
+
+/* ---- snapshots ---- */
+
+/* A container's root filesystem: makes dir/upper, dir/work, dir/merged and
+ * mounts overlayfs on dir/merged with the image's layers (top first) as
+ * lowerdirs.  `image_id` is looked up as store_image_get does. */
+int store_snapshot_mount(struct store *s, const char *image_id, const char *dir, struct err **e);
+/* Unmount dir/merged (lazily if busy) and remove dir. */
+int store_snapshot_unmount(const char *dir, struct err **e);
 
 #endif
