@@ -87,7 +87,7 @@ int store_layer_blob(struct store *s, const char *chain_id, char out[DIGEST_LEN 
                      struct err **e);
 
 struct layer_writer;
-/* Unpack a layer tar stream (gzip, zstd or uncompressed: detected) on top
+/* Unpack a layer tar stream (gzip, zstd, xz, bzip2 or none: detected) on top
  * of `parent_chain` (NULL for a bottom layer).  Bytes are fed as they
  * arrive, so a pull unpacks while it downloads. */
 int store_layer_begin(struct store *s, const char *parent_chain, struct layer_writer **w,
