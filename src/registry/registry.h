@@ -16,9 +16,14 @@
 #include "../common/err.h"
 #include "../store/store.h"
 
-/* Progress of one item ("layer" ids are the short hex of the digest). */
-typedef void (*registry_progress_fn)(void *ctx, const char *id, const char *status,
-                                     int64_t current, int64_t total);
+/* Progress of one item ("layer" ids are the short hex of the digest).
+ * Pull statuses: "Already exists", "Pulling fs layer", "Downloading",
+ * "Download complete", "Extracting", "Pull complete"; push: "Preparing",
+ * "Pushing", "Pushed", "Layer already exists", "Mounted from <repo>".
+ * During a pull the callback is also called from the pull's worker
+ * threads, never two calls at once. */
+typedef void (*registry_progress_fn)(void *ctx, const char *id, const char *status, int64_t current,
+                                     int64_t total);
 
 struct registry_opts {
         const char *mirror;          /* for docker.io, e.g. "http://127.0.0.1:5000" */
@@ -29,14 +34,18 @@ struct registry_opts {
         void *progress_ctx;
 };
 
-/* Pull `ref` into the store and tag it; *image_id gets the config digest. */
+/* Pull `ref` into the store and tag it (name:tag, and name@digest of the
+ * manifest or index it resolved to); *image_id gets the config digest. */
 int registry_pull(struct store *s, const char *ref, const struct registry_opts *o,
                   char image_id[DIGEST_LEN + 1], struct err **e);
-/* Push the image `ref` names in the store to its registry. */
-int registry_push(struct store *s, const char *ref, const struct registry_opts *o,
-                  struct err **e);
-/* Check credentials against `server` (default docker.io); on success store
- * them in the auth file (base64 "auth" under "auths"). */
+/* Push the image `ref` (name:tag) names in the store to its registry; the
+ * pushed name@digest becomes one of the image's repo digests. */
+int registry_push(struct store *s, const char *ref, const struct registry_opts *o, struct err **e);
+/* Check credentials against `server` (NULL: docker.io; "host:port",
+ * "https://index.docker.io/v1/" and URLs are accepted); on success store
+ * them in the auth file (base64 "auth" under "auths", docker.io under
+ * "https://index.docker.io/v1/").  Logout removes them (no error when
+ * there were none). */
 int registry_login(const char *server, const char *user, const char *password,
                    const struct registry_opts *o, struct err **e);
 int registry_logout(const char *server, const struct registry_opts *o, struct err **e);

@@ -1,0 +1,447 @@
+# images_helpers.bash: shared set-up for the image tests (images*.bats):
+# `barge` pull/push/images/inspect/tag/rmi/prune/save/load/import/login
+# against real registries on loopback (tests/lib/registry/).
+#
+# Per file (images_setup_file / images_teardown_file):
+#   IMG_FILE_TMP  /tmp/barge-images.XXXXXX: every registry, temp file and
+#                 test dir of the file lives under it; teardown_file stops
+#                 every process of ours found there and removes it
+#   SEED          the seed layouts (built once per bats run, see
+#                 images_seed_cache) and seeded.env: the digests of the
+#                 seeded images (images_seed REGDIR ... writes and loads it)
+# Per test (images_setup / images_teardown):
+#   TEST_TMP      a private dir under IMG_FILE_TMP (removed by teardown)
+#   ROOT          $TEST_TMP/root: the image store; every barge call passes
+#                 --root "$ROOT", never the system default
+#   DOCKER_CONFIG $TEST_TMP/docker-config: login's auth file (never ~/.docker)
+# Teardown stops every registry the test started (anything under TEST_TMP
+# with a pid file) and kills any process whose command line names TEST_TMP
+# (a barge left running in the background), also when the test failed.
+
+bats_require_minimum_version 1.5.0
+
+IMG_HELPERS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+IMG_REPO=$(cd "$IMG_HELPERS_DIR/../.." && pwd)
+IMG_LIB=$IMG_REPO/tests/lib
+# shellcheck source=../lib/registry/registry.bash
+source "$IMG_LIB/registry/registry.bash"
+# shellcheck source=../lib/registry/seed.bash
+source "$IMG_LIB/registry/seed.bash"
+
+BARGE_BUILD=${BARGE_BUILD:-$IMG_REPO/build}
+BARGE=${BARGE:-$BARGE_BUILD/bin/barge}
+case $BARGE in
+/*) ;;
+*/*) BARGE=$PWD/$BARGE ;;
+*) BARGE=$(command -v "$BARGE" || echo "$BARGE") ;;
+esac
+IMG_TIMEOUT=${IMG_TIMEOUT:-120}
+
+# ---------------------------------------------------------------- per file
+
+# images_setup_file [--no-barge]: skips the whole file when barge is not
+# built (unless --no-barge: the fixture self-tests), makes IMG_FILE_TMP.
+images_setup_file() {
+	if [ "${1:-}" != --no-barge ] && [ ! -x "$BARGE" ]; then
+		skip "barge is not built ($BARGE); make, or set BARGE="
+	fi
+	command -v docker-registry >/dev/null || skip "docker-registry not installed"
+	command -v skopeo >/dev/null || skip "skopeo not installed"
+	[ "$(id -u)" = 0 ] || skip "the image tests need root (skopeo runs in a private mount namespace)"
+	images_sweep_stale
+	IMG_FILE_TMP=$(mktemp -d /tmp/barge-images.XXXXXX)
+	export IMG_FILE_TMP
+	export SEED_TMP=$IMG_FILE_TMP/seed-tmp
+	mkdir -p "$SEED_TMP"
+	images_seed_cache
+}
+
+images_teardown_file() {
+	[ -n "${IMG_FILE_TMP:-}" ] && [ -d "$IMG_FILE_TMP" ] || return 0
+	images_cleanup_dir "$IMG_FILE_TMP"
+}
+
+# images_cleanup_dir DIR: stop our registries under DIR, kill processes
+# naming DIR, unmount what is mounted under it, remove it.
+images_cleanup_dir() {
+	local d=$1 p m
+	reg_stop_all "$d"
+	for p in $(images_pids_naming "$d"); do kill -KILL "$p" 2>/dev/null; done
+	for m in $(awk -v d="$d" 'index($5, d "/") == 1 { print $5 }' /proc/self/mountinfo | sort -r); do
+		umount -l "$m" 2>/dev/null
+	done
+	rm -rf --one-file-system "$d"
+}
+
+# images_pids_naming DIR: processes whose command line names DIR, except
+# this shell and its ancestors (whose argv may name it too).
+images_pids_naming() {
+	local self=$BASHPID mine=" " p
+	while [ -n "$self" ] && [ "$self" -gt 1 ]; do
+		mine="$mine$self "
+		self=$(awk '/^PPid:/ { print $2 }' "/proc/$self/status" 2>/dev/null)
+	done
+	grep -laFf <(printf '%s\n' "$1") /proc/[0-9]*/cmdline 2>/dev/null |
+		sed -n 's|^/proc/\([0-9]*\)/cmdline$|\1|p' |
+		while read -r p; do
+			case "$mine" in *" $p "*) continue ;; esac
+			cmp -s "/proc/$p/cmdline" "/proc/$$/cmdline" 2>/dev/null && continue
+			[ -d "/proc/$p" ] && echo "$p"
+		done
+}
+
+# Dirs of earlier runs killed before their teardown_file: older than 30
+# minutes and named by no process.
+images_sweep_stale() {
+	local d
+	find /tmp -maxdepth 1 -name 'barge-images.??????' -type d -mmin +30 2>/dev/null |
+		while read -r d; do
+			[ -n "$(images_pids_naming "$d")" ] && continue
+			images_cleanup_dir "$d"
+		done
+	return 0
+}
+
+# ---------------------------------------------------------------- seed images
+
+# images_seed_cache: the layer tars and OCI layouts every file seeds its
+# registries from, built once per bats run (under a lock: bats -j) in
+# $BATS_RUN_TMPDIR/barge-images-seed, exported as SEED:
+#   rootfs/           busybox rootfs (tests/lib/mkrootfs.sh)
+#   busybox.tar       it as a layer;  layer2.tar: the second layer of
+#                     "twolayer": deletes etc/hostname (.wh.), makes usr/
+#                     opaque (.wh..wh..opq) with usr/opaque.txt, adds
+#                     layer2.txt and an absolute symlink etc/mtab
+#   big.tar           one 8 MiB file of random bytes (for a slow pull)
+#   rootfs-import.tar the rootfs as `tar -C rootfs -c .` makes it (for import)
+#   layout/           OCI layout, tags: busybox, busybox-arm64, twolayer,
+#                     zstd (busybox, zstd layer), raw (uncompressed layer), big
+images_seed_cache() {
+	SEED=${BATS_RUN_TMPDIR:-$IMG_FILE_TMP}/barge-images-seed
+	export SEED
+	[ -e "$SEED/.done" ] && return 0
+	mkdir -p "$SEED"
+	(
+		flock 9
+		[ -e "$SEED/.done" ] && exit 0
+		set -e
+		rm -rf "${SEED:?}"/*
+		sh "$IMG_LIB/mkrootfs.sh" "$SEED/rootfs" >&2
+		seed_tar "$SEED/busybox.tar" "$SEED/rootfs"
+		(cd "$SEED/rootfs" && tar --owner=0 --group=0 --numeric-owner -cf "$SEED/rootfs-import.tar" .)
+		local l2=$SEED/l2
+		mkdir -p "$l2/etc" "$l2/usr"
+		: >"$l2/etc/.wh.hostname"
+		ln -s /proc/self/mounts "$l2/etc/mtab"
+		: >"$l2/usr/.wh..wh..opq"
+		echo "after the opaque whiteout" >"$l2/usr/opaque.txt"
+		echo "second layer" >"$l2/layer2.txt"
+		seed_tar "$SEED/layer2.tar" "$l2"
+		mkdir -p "$SEED/bigdir"
+		head -c 8M /dev/urandom >"$SEED/bigdir/big.bin"
+		seed_tar "$SEED/big.tar" "$SEED/bigdir"
+		local L=$SEED/layout
+		oci_image "$L" busybox --created-by "/bin/sh -c #(nop) ADD file:busybox-rootfs in / " "$SEED/busybox.tar"
+		oci_image "$L" busybox-arm64 --arch arm64 "$SEED/busybox.tar"
+		oci_image "$L" twolayer --cmd '["cat", "/layer2.txt"]' \
+			--created-by "/bin/sh -c #(nop) ADD file:busybox-rootfs in / " \
+			--created-by "/bin/sh -c rm /etc/hostname && echo second layer >/layer2.txt" \
+			"$SEED/busybox.tar" "$SEED/layer2.tar"
+		oci_image "$L" zstd --compress zstd "$SEED/busybox.tar"
+		oci_image "$L" raw --compress none "$SEED/busybox.tar"
+		oci_image "$L" big --compress none "$SEED/big.tar"
+		touch "$SEED/.done"
+	) 9>"$SEED.lock" || return 1
+}
+
+# images_seed REGDIR WHAT...: push seed images into the registry in REGDIR
+# (with its credentials when it has auth) and load their digests as
+# variables (also written to REGDIR/seeded.env).  WHAT:
+#   busybox  library/busybox:latest (Docker schema 2, like Docker Hub):
+#            BB_ID (config digest = image id), BB_MANIFEST, BB_LAYER (blob),
+#            BB_DIFF (diff id = chain id, as it is the bottom layer)
+#   multi    library/multi:latest, a Docker manifest list, and
+#            library/multioci:latest, an OCI index, of linux/amd64 (the
+#            busybox image) and linux/arm64 (ARM_ID; same layer), children
+#            pushed by digest: MULTI_INDEX, MULTIOCI_INDEX, ARM_MANIFEST,
+#            ARM_OCI_MANIFEST, BB_OCI_MANIFEST
+#   twolayer library/twolayer:latest (OCI): TWO_ID, TWO_MANIFEST, TWO_LAYER2,
+#            TWO_DIFF2, TWO_CHAIN2
+#   formats  library/zstd:latest, library/raw:latest: ZSTD_ID, RAW_ID
+#   tool     barge/tool:1.0 (busybox under a user namespace, for the mirror)
+#   big      library/big:latest, one 8 MiB uncompressed layer: BIG_ID, BIG_LAYER
+images_seed() {
+	local reg=$1 what L=$SEED/layout env=$1/seeded.env v
+	shift
+	: >>"$env"
+	for what in "$@"; do
+		case $what in
+		busybox)
+			v=$(seed_push "$L" busybox "$reg" library/busybox:latest --v2s2) || return 1
+			{
+				echo "BB_ID=$(seed_info "$L" busybox .config)"
+				echo "BB_MANIFEST=$v"
+				echo "BB_LAYER=$(seed_info "$L" busybox '.layers[0].digest')"
+				echo "BB_DIFF=$(seed_info "$L" busybox '.layers[0].diff_id')"
+			} >>"$env"
+			;;
+		multi)
+			local amd arm amdo armo
+			amd=$(seed_push "$L" busybox "$reg" library/multi --v2s2 --by-digest) &&
+				arm=$(seed_push "$L" busybox-arm64 "$reg" library/multi --v2s2 --by-digest) &&
+				amdo=$(seed_push "$L" busybox "$reg" library/multioci --by-digest) &&
+				armo=$(seed_push "$L" busybox-arm64 "$reg" library/multioci --by-digest) || return 1
+			{
+				echo "ARM_ID=$(seed_info "$L" busybox-arm64 .config)"
+				echo "ARM_MANIFEST=$arm"
+				echo "ARM_OCI_MANIFEST=$armo"
+				echo "BB_OCI_MANIFEST=$amdo"
+				echo "MULTI_INDEX=$(seed_index "$reg" library/multi latest docker "$amd" "$arm")"
+				echo "MULTIOCI_INDEX=$(seed_index "$reg" library/multioci latest oci "$amdo" "$armo")"
+			} >>"$env"
+			;;
+		twolayer)
+			v=$(seed_push "$L" twolayer "$reg" library/twolayer:latest) || return 1
+			local d1 d2
+			d1=$(seed_info "$L" twolayer '.layers[0].diff_id')
+			d2=$(seed_info "$L" twolayer '.layers[1].diff_id')
+			{
+				echo "TWO_ID=$(seed_info "$L" twolayer .config)"
+				echo "TWO_MANIFEST=$v"
+				echo "TWO_LAYER2=$(seed_info "$L" twolayer '.layers[1].digest')"
+				echo "TWO_DIFF2=$d2"
+				echo "TWO_CHAIN2=$(chain_id "$d1" "$d2")"
+			} >>"$env"
+			;;
+		formats)
+			seed_push "$L" zstd "$reg" library/zstd:latest >/dev/null &&
+				seed_push "$L" raw "$reg" library/raw:latest >/dev/null || return 1
+			{
+				echo "ZSTD_ID=$(seed_info "$L" zstd .config)"
+				echo "RAW_ID=$(seed_info "$L" raw .config)"
+			} >>"$env"
+			;;
+		tool)
+			seed_push "$L" busybox "$reg" barge/tool:1.0 --v2s2 >/dev/null || return 1
+			;;
+		big)
+			seed_push "$L" big "$reg" library/big:latest >/dev/null || return 1
+			{
+				echo "BIG_ID=$(seed_info "$L" big .config)"
+				echo "BIG_LAYER=$(seed_info "$L" big '.layers[0].digest')"
+			} >>"$env"
+			;;
+		*) echo "images_seed: unknown image set $what" >&2; return 1 ;;
+		esac
+	done
+	images_load_env "$reg"
+}
+
+# images_load_env REGDIR: (re)load the seeded digests, exported (bats runs
+# each test in a new process, after setup_file).
+images_load_env() {
+	local line
+	while IFS= read -r line; do
+		[ -n "$line" ] && export "${line?}"
+	done <"$1/seeded.env"
+}
+
+# chain_id DIFF_ID...: the chain id of a stack of layers (bottom first).
+chain_id() {
+	local c=$1 d
+	shift
+	for d in "$@"; do
+		c=sha256:$(printf '%s %s' "$c" "$d" | sha256sum | cut -d' ' -f1)
+	done
+	echo "$c"
+}
+
+# ---------------------------------------------------------------- per test
+
+# images_setup [--no-barge]
+images_setup() {
+	[ "${1:-}" = --no-barge ] || [ -x "$BARGE" ] || skip "barge is not built ($BARGE)"
+	TEST_TMP=$(mktemp -d "$IMG_FILE_TMP/t.XXXXXX")
+	ROOT=$TEST_TMP/root
+	export DOCKER_CONFIG=$TEST_TMP/docker-config
+	mkdir -p "$DOCKER_CONFIG"
+}
+
+images_teardown() {
+	[ -n "${TEST_TMP:-}" ] && [ -d "$TEST_TMP" ] || return 0
+	if [ -z "${BATS_TEST_COMPLETED:-}" ] && [ -z "${BATS_TEST_SKIPPED:-}" ]; then
+		images_show_logs
+	fi
+	images_cleanup_dir "$TEST_TMP"
+}
+
+# On failure: the tail of every registry log the test could have used.
+images_show_logs() {
+	local f
+	for f in $(find "$IMG_FILE_TMP" -maxdepth 4 \( -name access.log -o -name requests.log \) 2>/dev/null); do
+		[ -s "$f" ] || continue
+		echo "# --- last requests in $f:"
+		tail -n 12 "$f" | sed 's/^/#   /'
+	done
+}
+
+# barge ARGS...: the CLI with this test's store root, stdin from /dev/null,
+# bats' fd 3 closed and a timeout (a hang fails the test, not the run).
+barge() {
+	timeout -k 5 "$IMG_TIMEOUT" "$BARGE" --root "$ROOT" "$@" </dev/null 3>&-
+}
+
+# barge_stdin ARGS...: the same, keeping stdin (load, import -, --password-stdin).
+barge_stdin() {
+	timeout -k 5 "$IMG_TIMEOUT" "$BARGE" --root "$ROOT" "$@" 3>&-
+}
+
+# inspect REF JQ: a field of `barge image inspect REF` (one image), as jq -c prints it.
+inspect() {
+	local out
+	out=$(barge image inspect "$1") || {
+		echo "# image inspect $1 failed" >&2
+		return 1
+	}
+	jq -c ".[0] | $2" <<<"$out"
+}
+
+# ---------------------------------------------------------------- the store
+
+# store_snapshot: what is in the store (blobs and layers), one per line.
+store_snapshot() {
+	{
+		[ -d "$ROOT/blobs" ] && find "$ROOT/blobs" -mindepth 2 -maxdepth 2 | sed "s|^$ROOT/||"
+		[ -d "$ROOT/layers" ] && find "$ROOT/layers" -mindepth 1 -maxdepth 1 | sed "s|^$ROOT/||"
+	} | sort
+}
+
+# layer_dir CHAIN_ID: the unpacked layer's files: layers/<chain hex>/diff/
+# (store/layer.c; layers/<chain hex>/ itself if there is no diff/).
+layer_dir() {
+	local d=$ROOT/layers/${1#sha256:}
+	if [ -d "$d/diff" ]; then echo "$d/diff"; else echo "$d"; fi
+}
+
+# assert_store_unchanged BEFORE [--layers]: the store has nothing that was
+# not in BEFORE (a store_snapshot).  With --layers, only unpacked layers
+# count: a blob whose bytes matched their digest may stay as a cache.
+assert_store_unchanged() {
+	local now added
+	now=$(store_snapshot)
+	if [ "${2:-}" = --layers ]; then
+		now=$(grep -v '^blobs/' <<<"$now" || true)
+	fi
+	added=$(comm -13 <(printf '%s\n' "$1" | grep .) <(printf '%s\n' "$now" | grep .) || true)
+	[ -z "$added" ] || fail "the store has new entries after a failed operation: $(echo $added)"
+}
+
+# ---------------------------------------------------------------- asserting
+
+fail() {
+	echo "# $*" >&2
+	return 1
+}
+
+# assert_eq ACTUAL EXPECTED [WHAT]
+assert_eq() {
+	[ "$1" = "$2" ] || fail "${3:-value}: expected '$2', got '$1'"
+}
+
+assert_contains() {
+	[[ $1 == *"$2"* ]] || fail "${3:-output} does not contain '$2': '$1'"
+}
+
+assert_not_contains() {
+	[[ $1 != *"$2"* ]] || fail "${3:-output} contains '$2': '$1'"
+}
+
+# assert_status N: after `run`, with the output on mismatch.
+assert_status() {
+	[ "$status" -eq "$1" ] || fail "exit status $status, expected $1; output: '$output' stderr: '${stderr:-}'"
+}
+
+# assert_failed: after `run`: a failure, not a timeout or a crash.
+assert_failed() {
+	[ "$status" -ne 0 ] || fail "command succeeded but should have failed; output: '$output'"
+	[ "$status" -ne 124 ] && [ "$status" -ne 137 ] || fail "command timed out (status $status)"
+	[ "$status" -lt 126 ] || [ "$status" -eq 125 ] || fail "command died (status $status); stderr: '${stderr:-}'"
+}
+
+nonempty_lines() {
+	printf '%s\n' "$1" | grep -v '^[[:space:]]*$' || true
+}
+
+# assert_error_line TEXT WORD...: barge's error contract: TEXT (stderr) is
+# one non-empty line that mentions every WORD (case-insensitive); a WORD
+# may list alternatives as "a|b|c".
+assert_error_line() {
+	local text=$1 n w alt ok why=""
+	shift
+	n=$(nonempty_lines "$text" | wc -l)
+	[ "$n" -eq 1 ] || why="stderr has $n non-empty lines, not 1"
+	for w in "$@"; do
+		ok=
+		IFS='|' read -ra alt <<<"$w"
+		for a in "${alt[@]}"; do
+			grep -qiF -- "$a" <<<"$text" && ok=1
+		done
+		[ -n "$ok" ] || why="${why:+$why; }stderr does not mention '$w'"
+	done
+	[ -z "$why" ] || fail "error contract: $why; stderr was: '$text'"
+}
+
+# assert_line TEXT: $output has TEXT as a whole line.
+assert_line() {
+	printf '%s\n' "$output" | grep -qxF -- "$1" || fail "no line '$1' in output: '$output'"
+}
+
+# assert_json ACTUAL EXPECTED [WHAT]: equal as JSON values.
+assert_json() {
+	[ "$(jq -cS . <<<"$1")" = "$(jq -cS . <<<"$2")" ] || fail "${3:-json}: expected $2, got $1"
+}
+
+# ---------------------------------------------------------------- peers
+
+# pm_setup: a podman with every path under $TEST_TMP/pm (vfs storage), for
+# loading barge's archives and pulling what barge pushed; `pm ARGS` runs it
+# in a private mount namespace with a tmpfs on /var/lib (podman's
+# blob-info cache is a fixed path for root).
+pm_setup() {
+	command -v podman >/dev/null || skip "podman not installed"
+	local d=$TEST_TMP/pm
+	mkdir -p "$d/tmp"
+	cat >"$d/storage.conf" <<EOF
+[storage]
+driver = "vfs"
+graphroot = "$d/storage"
+runroot = "$d/run"
+EOF
+	cat >"$d/containers.conf" <<EOF
+[engine]
+cgroup_manager = "cgroupfs"
+events_logger = "none"
+lock_type = "file"
+tmp_dir = "$d/tmp"
+static_dir = "$d/storage/libpod"
+volume_path = "$d/volumes"
+EOF
+	cat >"$d/registries.conf" <<EOF
+unqualified-search-registries = []
+short-name-mode = "disabled"
+EOF
+	echo '{}' >"$d/auth.json"
+}
+
+pm() {
+	local d=$TEST_TMP/pm
+	CONTAINERS_CONF=$d/containers.conf CONTAINERS_STORAGE_CONF=$d/storage.conf \
+		CONTAINERS_REGISTRIES_CONF=$d/registries.conf REGISTRY_AUTH_FILE=$d/auth.json \
+		TMPDIR=$d/tmp timeout -k 5 "$IMG_TIMEOUT" unshare --mount --propagation private \
+		sh -c 'mount -t tmpfs -o size=16m barge-images-podman /var/lib && exec "$@"' sh \
+		podman --root "$d/storage" --runroot "$d/run" --tmpdir "$d/tmp" \
+		--storage-driver vfs --cgroup-manager cgroupfs --events-backend none "$@" </dev/null 3>&-
+}
+
+# sk ARGS: skopeo as the seeding uses it (confined, no host credentials).
+sk() { seed_sk "$@"; }
