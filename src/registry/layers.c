@@ -490,7 +490,7 @@ static int start_transfer(struct layers *L, struct job *j, struct err **e)
         if (reg_client_setup_easy(L->c, j->h, path, &j->hdrs, e) < 0)
                 return -1;
         /* bigger reads: fewer callbacks, writes and queue chunks */
-        curl_easy_setopt(j->h, CURLOPT_BUFFERSIZE, getenv("BUF") ? atol(getenv("BUF")) : (long)RECV_BUFFER);
+        curl_easy_setopt(j->h, CURLOPT_BUFFERSIZE, (long)RECV_BUFFER);
         j->curl_err[0] = '\0';
         curl_easy_setopt(j->h, CURLOPT_ERRORBUFFER, j->curl_err);
         curl_easy_setopt(j->h, CURLOPT_WRITEFUNCTION, on_layer_body);
@@ -595,7 +595,7 @@ static void adapt_parallel(struct layers *L, double now)
                 L->rate_t0 = now;
                 return;
         }
-        if (getenv("PAR") || now - L->rate_t0 < RATE_WINDOW || L->parallel == MAX_PARALLEL)
+        if (now - L->rate_t0 < RATE_WINDOW || L->parallel == MAX_PARALLEL)
                 return;
         int64_t total = 0;
         int paused = 0;
@@ -696,7 +696,6 @@ int reg_pull_layers(struct store *s, struct reg_client *c, const struct registry
                     char *const *chains, struct err **e)
 {
         struct layers L = {.s = s, .c = c, .o = o, .repo = repo, .n = m->n_layers, .parallel = 1};
-        if (getenv("PAR")) L.parallel = atoi(getenv("PAR"));
         int r = 0;
         L.jobs = xcalloc(L.n ? L.n : 1, sizeof(struct job));
         pthread_mutex_init(&L.mu, NULL);

@@ -16,14 +16,9 @@
  * failure leaves no partial blob or layer; complete layers committed before
  * it stay, so the next pull does not fetch them again.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "../common/log.h"
 #include "../common/util.h"
 #include "internal.h"
 #include "reference.h"
