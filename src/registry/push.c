@@ -194,7 +194,14 @@ static int build_manifest(struct push *p, const struct store_image *img, char **
         int all_gzip = 1;
         json_t *layers = json_array();
         for (size_t i = 0; i < n && r == 0; i++) {
-                if (!store_blob_has(p->s, diff_ids[i])) {
+                /* the compressed blob the layer was recorded with, else one
+                 * stored under its diff id (an uncompressed tar) */
+                char blob[DIGEST_LEN + 1] = "";
+                if (i < img->n_layers)
+                        store_layer_blob(p->s, img->chain_ids[i], blob, NULL);
+                if (!*blob || !store_blob_has(p->s, blob))
+                        snprintf(blob, sizeof(blob), "%s", diff_ids[i]);
+                if (!store_blob_has(p->s, blob)) {
                         r = err_new(e, 0,
                                     "layer %zu (%s) has no blob in the store to push from "
                                     "(pushing layers without a stored blob is not supported yet)",
@@ -202,15 +209,15 @@ static int build_manifest(struct push *p, const struct store_image *img, char **
                         break;
                 }
                 int zstd = 0;
-                int gz = blob_is_gzip(p->s, diff_ids[i], &zstd);
+                int gz = blob_is_gzip(p->s, blob, &zstd);
                 all_gzip &= gz;
                 const char *mt = gz     ? "application/vnd.oci.image.layer.v1.tar+gzip"
                                  : zstd ? "application/vnd.oci.image.layer.v1.tar+zstd"
                                         : "application/vnd.oci.image.layer.v1.tar";
                 json_array_append_new(layers,
                                       json_pack("{s:s,s:I,s:s}", "mediaType", mt, "size",
-                                                (json_int_t)store_blob_size(p->s, diff_ids[i]),
-                                                "digest", diff_ids[i]));
+                                                (json_int_t)store_blob_size(p->s, blob), "digest",
+                                                blob));
         }
         if (r < 0) {
                 json_decref(layers);

@@ -29,7 +29,6 @@
  * tars safely (untar.c), name normalization (registry/reference.c).
  */
 #include "imageio.h"
-#include "internal.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -265,9 +264,7 @@ static const char *host_arch(const char **variant)
 /* The blob a layer's tar can be read from: an uncompressed one under the
  * diff id (what load keeps for docker-archive layers), else the blob the
  * layer was recorded with (pulled, OCI-loaded, imported compressed); ""
- * when there is neither (the layer exists only unpacked).  The recorded
- * blob is read from the store's own table: imageio is part of the store,
- * so it may; a public store_layer_blob() would be the tidier home. */
+ * when there is neither (the layer exists only unpacked). */
 static int layer_blob(struct store *s, const char *chain, const char *diff_id,
                       char out[DIGEST_LEN + 1], struct err **e)
 {
@@ -276,16 +273,10 @@ static int layer_blob(struct store *s, const char *chain, const char *diff_id,
                 snprintf(out, DIGEST_LEN + 1, "%s", diff_id);
                 return 0;
         }
-        _cleanup_unlock_ pthread_mutex_t *m = store_lock(s);
-        _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        if (db_prepare(s, &st, e, "SELECT blob FROM layers WHERE chain_id = ?", "s", chain) < 0)
+        if (store_layer_blob(s, chain, out, e) < 0)
                 return -1;
-        int r = db_step(s, st, e);
-        if (r < 0)
-                return -1;
-        const char *b = r == 1 ? (const char *)sqlite3_column_text(st, 0) : NULL;
-        if (b && digest_check(b, NULL) == 0 && store_blob_has(s, b))
-                snprintf(out, DIGEST_LEN + 1, "%s", b);
+        if (*out && !store_blob_has(s, out))
+                out[0] = '\0';
         return 0;
 }
 
