@@ -189,6 +189,7 @@ stats() {
 		printf "%s %s %s\n", v[1], m, v[NR] }'
 }
 
+med_barge='' med_docker='' med_podman='' med_warm=''
 read -ra tools <<<"$TOOLS"
 [ ${#tools[@]} -gt 0 ] || die "no tool can run: ${why_not[*]}"
 for t in "${tools[@]}"; do : >"$tmp/$t.ms"; done
@@ -224,7 +225,7 @@ for t in "${tools[@]}"; do
 	what="$t cold"
 	[ "$t" = skopeo ] && what="skopeo (dl only)"
 	printf '%-16s %10s %10s %10s\n' "$what" "$lo" "$med" "$hi"
-	eval "med_$t=$med"
+	printf -v "med_$t" %s "$med"
 done
 if have barge; then
 	read -r lo med hi < <(stats "$tmp/warm.ms")

@@ -15,7 +15,7 @@ RO_USER=reader
 RO_PW=reader-pw
 
 setup_file() {
-	images_setup_file
+	images_setup_file || return 0
 	BASIC=$IMG_FILE_TMP/basic
 	TOKEN=$IMG_FILE_TMP/token
 	export BASIC TOKEN

@@ -10,7 +10,7 @@ load images_helpers
 EVIL_KINDS="symlink symlink-rel symlink-chain dotdot absolute hardlink whiteout opaque"
 
 setup_file() {
-	images_setup_file
+	images_setup_file || return 0
 	REG=$IMG_FILE_TMP/plain
 	export REG
 	reg_start "$REG"
@@ -37,7 +37,7 @@ setup_file() {
 
 teardown_file() {
 	images_teardown_file
-	[ -n "${CANARY:-}" ] && rm -rf "$CANARY"
+	if [ -n "${CANARY:-}" ]; then rm -rf "$CANARY"; fi
 }
 
 setup() {

@@ -8,7 +8,7 @@
 load images_helpers
 
 setup_file() {
-	images_setup_file --no-barge
+	images_setup_file --no-barge || return 0
 	REG=$IMG_FILE_TMP/plain
 	export REG
 	reg_start "$REG"

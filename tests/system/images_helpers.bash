@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2154  # $output, $status, $stderr: bats' run
 # images_helpers.bash: shared set-up for the image tests (images*.bats):
 # `barge` pull/push/images/inspect/tag/rmi/prune/save/load/import/login
 # against real registries on loopback (tests/lib/registry/).
@@ -39,15 +40,23 @@ IMG_TIMEOUT=${IMG_TIMEOUT:-120}
 
 # ---------------------------------------------------------------- per file
 
-# images_setup_file [--no-barge]: skips the whole file when barge is not
-# built (unless --no-barge: the fixture self-tests), makes IMG_FILE_TMP.
+# images_setup_file [--no-barge]: makes IMG_FILE_TMP and the seed images;
+# returns 1 (the caller returns at once) when the file cannot run here:
+# barge not built (unless --no-barge: the fixture self-tests), tools
+# missing, not root.  bats 1.8 cannot skip from setup_file, so the reason
+# goes to IMG_SKIP and every test's setup skips with it.
 images_setup_file() {
+	export IMG_SKIP=
 	if [ "${1:-}" != --no-barge ] && [ ! -x "$BARGE" ]; then
-		skip "barge is not built ($BARGE); make, or set BARGE="
+		IMG_SKIP="barge is not built ($BARGE); make, or set BARGE="
+	elif ! command -v docker-registry >/dev/null; then
+		IMG_SKIP="docker-registry not installed"
+	elif ! command -v skopeo >/dev/null; then
+		IMG_SKIP="skopeo not installed"
+	elif [ "$(id -u)" != 0 ]; then
+		IMG_SKIP="the image tests need root (skopeo runs in a private mount namespace)"
 	fi
-	command -v docker-registry >/dev/null || skip "docker-registry not installed"
-	command -v skopeo >/dev/null || skip "skopeo not installed"
-	[ "$(id -u)" = 0 ] || skip "the image tests need root (skopeo runs in a private mount namespace)"
+	[ -z "$IMG_SKIP" ] || return 1
 	images_sweep_stale
 	IMG_FILE_TMP=$(mktemp -d /tmp/barge-images.XXXXXX)
 	export IMG_FILE_TMP
@@ -260,6 +269,7 @@ chain_id() {
 
 # images_setup [--no-barge]
 images_setup() {
+	[ -z "${IMG_SKIP:-}" ] || skip "$IMG_SKIP"
 	[ "${1:-}" = --no-barge ] || [ -x "$BARGE" ] || skip "barge is not built ($BARGE)"
 	TEST_TMP=$(mktemp -d "$IMG_FILE_TMP/t.XXXXXX")
 	ROOT=$TEST_TMP/root
@@ -278,11 +288,12 @@ images_teardown() {
 # On failure: the tail of every registry log the test could have used.
 images_show_logs() {
 	local f
-	for f in $(find "$IMG_FILE_TMP" -maxdepth 4 \( -name access.log -o -name requests.log \) 2>/dev/null); do
-		[ -s "$f" ] || continue
-		echo "# --- last requests in $f:"
-		tail -n 12 "$f" | sed 's/^/#   /'
-	done
+	find "$IMG_FILE_TMP" -maxdepth 4 \( -name access.log -o -name requests.log \) 2>/dev/null |
+		while IFS= read -r f; do
+			[ -s "$f" ] || continue
+			echo "# --- last requests in $f:"
+			tail -n 12 "$f" | sed 's/^/#   /'
+		done
 }
 
 # barge ARGS...: the CLI with this test's store root, stdin from /dev/null,

@@ -11,7 +11,7 @@ load ../lib/peers/common
 load images_helpers
 
 setup_file() {
-	images_setup_file
+	images_setup_file || return 0
 	REG=$IMG_FILE_TMP/plain
 	export REG
 	reg_start "$REG"
@@ -33,7 +33,7 @@ setup_file() {
 }
 
 teardown_file() {
-	[ -n "${PEERS_DIR:-}" ] && peers_cleanup
+	if [ -n "${PEERS_DIR:-}" ]; then peers_cleanup; fi
 	images_teardown_file
 }
 

@@ -8,7 +8,7 @@
 load images_helpers
 
 setup_file() {
-	images_setup_file
+	images_setup_file || return 0
 	SRC=$IMG_FILE_TMP/src
 	export SRC
 	reg_start "$SRC"

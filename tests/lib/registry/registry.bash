@@ -78,16 +78,15 @@ reg_signal() {
 
 # reg_end PIDFILE: TERM, up to 5 s, then KILL; removes the pid file.
 reg_end() {
-	local i
 	[ -f "$1" ] || return 0
 	if reg_signal "$1" TERM; then
-		for i in $(seq 100); do
+		for _ in $(seq 100); do
 			reg_alive "$1" || break
 			sleep 0.05
 		done
 		if reg_alive "$1"; then
 			reg_signal "$1" KILL
-			for i in $(seq 40); do
+			for _ in $(seq 40); do
 				reg_alive "$1" || break
 				sleep 0.05
 			done
@@ -196,7 +195,7 @@ reg_answers() {
 }
 
 reg_start() {
-	local d=$1 auth=none from= users=() u
+	local d=$1 auth=none from='' users=() u
 	shift
 	while [ $# -gt 0 ]; do
 		case $1 in

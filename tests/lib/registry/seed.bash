@@ -67,7 +67,7 @@ oci_blob() {
 }
 
 oci_image() {
-	local layout=$1 tag=$2 arch=amd64 variant= os=linux cmd='["sh"]' compress=gzip
+	local layout=$1 tag=$2 arch=amd64 variant='' os=linux cmd='["sh"]' compress=gzip
 	local created_by=() layers=() work l i=0 diff dg size mt
 	shift 2
 	while [ $# -gt 0 ]; do
@@ -148,7 +148,7 @@ seed_creds_args() { # REG KIND(src|dest)
 }
 
 seed_push() {
-	local layout=$1 tag=$2 reg=$3 repo=$4 v2s2= by_digest= work dg src creds
+	local layout=$1 tag=$2 reg=$3 repo=$4 v2s2='' by_digest='' work dg src creds
 	shift 4
 	while [ $# -gt 0 ]; do
 		case $1 in
