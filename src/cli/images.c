@@ -114,7 +114,11 @@ int cmd_push(struct cli *c)
         _cleanup_free_ char *norm = NULL;
         if (cli_store(c, &s, &e) < 0 || parse_ref(c->argv[i], &norm, &ref, &e) < 0)
                 return cli_fail(&e);
+        _cleanup_free_ char *name = ref_name(ref);
+        _cleanup_free_ char *tag = xstrdup(ref->tag ? ref->tag : "latest");
         ref_free(ref);
+        if (!quiet)
+                printf("The push refers to repository [%s]\n", name);
         struct progress p;
         progress_init(&p, quiet);
         struct registry_opts o = c->reg;
@@ -122,7 +126,22 @@ int cmd_push(struct cli *c)
         o.progress_ctx = &p;
         int r = registry_push(s, norm, &o, &e);
         progress_done(&p);
-        return r < 0 ? cli_fail(&e) : 0;
+        if (r < 0)
+                return cli_fail(&e);
+        /* the push recorded name@digest: report it as docker does */
+        struct store_image *img = NULL;
+        if (!quiet && store_image_get(s, norm, &img, NULL) == 0) {
+                size_t nl = strlen(name);
+                for (size_t k = 0; k < img->n_digests; k++) {
+                        const char *rd = img->repo_digests[k];
+                        if (strncmp(rd, name, nl) || rd[nl] != '@')
+                                continue;
+                        printf("%s: digest: %s size: %lld\n", tag, rd + nl + 1,
+                               (long long)store_blob_size(s, rd + nl + 1));
+                }
+                store_image_free(img);
+        }
+        return 0;
 }
 
 /* ---- images ---- */
@@ -252,7 +271,18 @@ int cmd_images(struct cli *c)
                         if (a.quiet)
                                 break;
                 }
-                if (!shown && img->n_tags == 0 && a.filter == NULL)
+                /* pulled by digest only: the repository, with no tag (as docker) */
+                for (size_t t = 0; !shown && img->n_tags == 0 && t < img->n_digests; t++) {
+                        _cleanup_free_ char *fam = ref_familiar(img->repo_digests[t]);
+                        char *at = strchr(fam, '@');
+                        if (at)
+                                *at = '\0';
+                        if (!matches_filter(fam, a.filter))
+                                continue;
+                        images_row(&a, img, fam, "<none>");
+                        shown = a.quiet;
+                }
+                if (!shown && img->n_tags == 0 && img->n_digests == 0 && a.filter == NULL)
                         images_row(&a, img, "<none>", "<none>");
                 store_image_free(imgs[k]);
         }

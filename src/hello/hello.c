@@ -7,20 +7,20 @@
  * own _start), which keeps the image a few KiB; elsewhere against the C
  * library's static archive.
  */
-#define MESSAGE                                                                    \
-        "\n"                                                                       \
-        "Hello from barge!\n"                                                      \
-        "This message shows that your installation appears to be working.\n"      \
-        "\n"                                                                       \
-        "What barge did to show it:\n"                                             \
-        " 1. It found the \"hello-world\" image in its local image store (or\n"    \
-        "    loaded it from an archive; pulling works too, from any registry).\n" \
-        " 2. It unpacked the image's single layer and made a container from it.\n" \
-        " 3. The container ran /hello, this program, which wrote these lines.\n"   \
-        " 4. barge passed the output on to your terminal.\n"                       \
-        "\n"                                                                       \
-        "Something more ambitious: a shell in a busybox container:\n"              \
-        " $ barge run -it busybox sh\n"                                            \
+#define MESSAGE                                                                                    \
+        "\n"                                                                                       \
+        "Hello from barge!\n"                                                                      \
+        "This message shows that your installation appears to be working.\n"                       \
+        "\n"                                                                                       \
+        "What barge did to show it:\n"                                                             \
+        " 1. It found the \"hello-world\" image in its local image store (or\n"                    \
+        "    loaded it from an archive; pulling works too, from any registry).\n"                  \
+        " 2. It unpacked the image's single layer and made a container from it.\n"                 \
+        " 3. The container ran /hello, this program, which wrote these lines.\n"                   \
+        " 4. barge passed the output on to your terminal.\n"                                       \
+        "\n"                                                                                       \
+        "Something more ambitious: a shell in a busybox container:\n"                              \
+        " $ barge run -it busybox sh\n"                                                            \
         "\n"
 
 #if defined(HELLO_NOLIBC)
@@ -29,7 +29,10 @@
 static long sys3(long n, long a, long b, long c)
 {
         long r;
-        __asm__ volatile("syscall" : "=a"(r) : "a"(n), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
+        __asm__ volatile("syscall"
+                         : "=a"(r)
+                         : "a"(n), "D"(a), "S"(b), "d"(c)
+                         : "rcx", "r11", "memory");
         return r;
 }
 #define SYS_WRITE 1

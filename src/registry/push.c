@@ -214,10 +214,9 @@ static int build_manifest(struct push *p, const struct store_image *img, char **
                 const char *mt = gz     ? "application/vnd.oci.image.layer.v1.tar+gzip"
                                  : zstd ? "application/vnd.oci.image.layer.v1.tar+zstd"
                                         : "application/vnd.oci.image.layer.v1.tar";
-                json_array_append_new(layers,
-                                      json_pack("{s:s,s:I,s:s}", "mediaType", mt, "size",
-                                                (json_int_t)store_blob_size(p->s, blob), "digest",
-                                                blob));
+                json_array_append_new(layers, json_pack("{s:s,s:I,s:s}", "mediaType", mt, "size",
+                                                        (json_int_t)store_blob_size(p->s, blob),
+                                                        "digest", blob));
         }
         if (r < 0) {
                 json_decref(layers);

@@ -177,7 +177,7 @@ struct creating {
         int sync[2];
         int console_fd;
         int want_tty, tty_recv; /* foreground run: our end of the console socket pair */
-        int self_join; /* the init joins its v1 cgroups itself (cgroup_join_self) */
+        int self_join;          /* the init joins its v1 cgroups itself (cgroup_join_self) */
 };
 
 static void creating_free(struct creating *c)
@@ -417,8 +417,8 @@ static int create_internal(const struct rt_ctx *ctx, const char *id, const struc
                 return -1;
         if (mkdir_p(ctx->root, 0711, e) < 0)
                 return err_wrap(e, "state root");
-        struct creating c = {.sync = {-1, -1}, .console_fd = -1, .tty_recv = -1,
-                             .want_tty = tty_master != NULL};
+        struct creating c = {
+            .sync = {-1, -1}, .console_fd = -1, .tty_recv = -1, .want_tty = tty_master != NULL};
         c.dir = state_path(ctx, id, NULL);
         if (mkdir(c.dir, 0711) < 0) {
                 int r = errno == EEXIST ? err_new(e, EEXIST, "container %s already exists", id)

@@ -390,7 +390,8 @@ int rootfs_finish(struct rootfs_ctx *c, struct err **e)
                 if (mask_path(*p, e) < 0)
                         return -1;
         if (s->root_readonly &&
-            mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | mount_locked_flags("/"), NULL) < 0)
+            mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | mount_locked_flags("/"),
+                  NULL) < 0)
                 return err_sys(e, "remount root read-only");
         return 0;
 }

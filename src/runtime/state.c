@@ -87,7 +87,8 @@ int state_save(const struct cstate *st, struct err **e)
                 json_object_set(j, "cgroup", st->cgroup);
         if (st->creator > 0) {
                 json_object_set_new(j, "creator", json_integer(st->creator));
-                json_object_set_new(j, "creator_start", json_integer((json_int_t)st->creator_start));
+                json_object_set_new(j, "creator_start",
+                                    json_integer((json_int_t)st->creator_start));
         }
         _cleanup_free_ char *text = json_dumps(j, JSON_COMPACT);
         json_decref(j);
@@ -147,8 +148,7 @@ enum cstatus state_status(const struct cstate *st)
                                t == st->creator_start && c != 'Z'
                            ? ST_CREATING
                            : ST_STOPPED;
-        if (proc_start_time(st->pid, &t, &c) < 0 || t != st->start_time ||
-            c == 'Z' || c == 'X')
+        if (proc_start_time(st->pid, &t, &c) < 0 || t != st->start_time || c == 'Z' || c == 'X')
                 return ST_STOPPED;
         _cleanup_free_ char *fifo = xasprintf("%s/exec.fifo", st->dir);
         if (access(fifo, F_OK) == 0)

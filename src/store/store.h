@@ -56,8 +56,7 @@ struct blob_writer;
 /* Start writing a blob; with `expected` (a digest) the commit fails unless
  * the bytes match it, and if the blob is already present *w is NULL and 0
  * is returned (nothing to download). */
-int store_blob_begin(struct store *s, const char *expected, struct blob_writer **w,
-                     struct err **e);
+int store_blob_begin(struct store *s, const char *expected, struct blob_writer **w, struct err **e);
 int blob_write(struct blob_writer *w, const void *buf, size_t n, struct err **e);
 /* Verify, fsync, rename into place; frees w.  digest_out may be NULL. */
 int blob_commit(struct blob_writer *w, char digest_out[DIGEST_LEN + 1], struct err **e);
@@ -106,16 +105,16 @@ void layer_abort(struct layer_writer *w);
 /* ---- images ---- */
 
 struct store_image {
-        char id[DIGEST_LEN + 1];            /* the config blob's digest */
-        char manifest[DIGEST_LEN + 1];      /* the manifest blob's digest ("" if none, e.g. import) */
-        char **chain_ids;                   /* bottom first */
+        char id[DIGEST_LEN + 1];       /* the config blob's digest */
+        char manifest[DIGEST_LEN + 1]; /* the manifest blob's digest ("" if none, e.g. import) */
+        char **chain_ids;              /* bottom first */
         size_t n_layers;
-        char **repo_tags;                   /* "docker.io/library/busybox:latest" */
+        char **repo_tags; /* "docker.io/library/busybox:latest" */
         size_t n_tags;
-        char **repo_digests;                /* "docker.io/library/busybox@sha256:..." */
+        char **repo_digests; /* "docker.io/library/busybox@sha256:..." */
         size_t n_digests;
-        int64_t size;                       /* unpacked size of all layers */
-        int64_t created;                    /* unix time from the config */
+        int64_t size;    /* unpacked size of all layers */
+        int64_t created; /* unix time from the config */
 };
 
 /* Record an image whose config, manifest and layers are in the store, and

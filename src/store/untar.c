@@ -541,6 +541,8 @@ static int do_symlink(struct untar *u, struct archive_entry *ent, int pfd, const
                 if (make_room(u, pfd, base, 0, e) < 0)
                         return -1;
         }
+        /* sizes count a symlink as its target's length, as docker's do */
+        u->st->bytes += (int64_t)strlen(target);
         return apply_meta_at(u, ent, pfd, base, 1, e);
 }
 

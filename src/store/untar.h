@@ -28,7 +28,7 @@
 #include "../common/err.h"
 
 struct untar_stats {
-        int64_t bytes;   /* file contents written */
+        int64_t bytes;   /* file contents written, plus symlink target lengths (docker's size) */
         int64_t entries; /* entries extracted */
 };
 

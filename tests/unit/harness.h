@@ -45,7 +45,7 @@ static int h_n, h_fail;
 #define SKIP(fn, why)                                                                              \
         do {                                                                                       \
                 h_n++;                                                                             \
-                printf("ok %d - %s # skip %s\n", h_n, #fn, why);                                    \
+                printf("ok %d - %s # skip %s\n", h_n, #fn, why);                                   \
         } while (0)
 
 #if defined(__SANITIZE_ADDRESS__)
