@@ -166,6 +166,31 @@ EOF
 		"the 8 MiB file after the pull"
 }
 
+@test "barge pull killed with SIGKILL mid-layer: nothing half-done is visible; the next pull completes" {
+	local r=$TEST_TMP/slow ref pid
+	reg_start "$r"
+	images_seed "$r" big
+	reg_proxy_start "$r" 1048576
+	ref=$(reg_proxy_addr "$r")/library/big:latest
+	barge pull "$ref" >"$TEST_TMP/pull.out" 2>"$TEST_TMP/pull.err" &
+	pid=$!
+	reg_wait 30 eval '[ "$(reg_proxy_bytes "$r")" -gt 2097152 ]' ||
+		fail "the download did not start: $(cat "$TEST_TMP/pull.err")"
+	kill -9 "$pid"
+	wait "$pid" || true
+	run --separate-stderr barge images -q
+	assert_eq "$output" "" "images after the killed pull"
+	reg_proxy_rate "$r" 1000000000
+	run --separate-stderr barge pull "$ref"
+	assert_status 0
+	assert_eq "$(inspect "$ref" .Id)" "\"$BIG_ID\""
+	assert_eq "$(cmp "$SEED/bigdir/big.bin" "$(layer_dir "$(inspect "$ref" '.RootFS.Layers[0]' | tr -d '"')")/big.bin" && echo same)" same \
+		"the 8 MiB file after the second pull"
+	# the killed pull's debris is swept once no barge has the store open
+	run --separate-stderr barge images -q
+	[ -z "$(ls -A "$ROOT/tmp" 2>/dev/null)" ] || fail "tmp/ still holds the killed pull's debris: $(ls -A "$ROOT/tmp")"
+}
+
 # evil_pull KIND: pull evil/KIND; it must fail and leave the store and the
 # canary as they were.
 evil_pull() {
