@@ -100,11 +100,11 @@ test-deps:
 
 # `make test` and `make demo` do all set-up themselves on a fresh Debian 12.
 test: test-deps
-	$(MAKE) all asan
+	$(MAKE) -j$$(nproc) all asan
 	tests/run.sh
 
 demo: deps
-	$(MAKE) all
+	$(MAKE) -j$$(nproc) all
 	scripts/demo.sh
 
 format:
