@@ -154,7 +154,10 @@ char *db_col_str(sqlite3_stmt *st, int col)
 int db_layer_exists(struct store *s, const char *chain_id, struct err **e)
 {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        if (db_prepare(s, &st, e, "SELECT 1 FROM layers WHERE chain_id = ?", "s", chain_id) < 0)
+        /* a layer left unsynced by an earlier boot may have lost data: absent */
+        if (db_prepare(s, &st, e,
+                       "SELECT 1 FROM layers WHERE chain_id = ? AND (boot = '' OR boot = ?)", "ss",
+                       chain_id, s->boot) < 0)
                 return -1;
         return db_step(s, st, e);
 }
@@ -180,9 +183,13 @@ static int migrate(struct store *s, struct err **e)
                                s->root, v, STORE_SCHEMA_VERSION);
         if (v == STORE_SCHEMA_VERSION)
                 return 0;
-        if (db_exec(s, schema_v1, e) < 0)
+        if (v < 1 && db_exec(s, schema_v1, e) < 0)
                 return -1;
-        return db_exec(s, "PRAGMA user_version = 1", e);
+        /* v2: layers.boot, the boot id while a layer is not yet synced ("" once it is) */
+        if (v < 2 &&
+            db_exec(s, "ALTER TABLE layers ADD COLUMN boot TEXT NOT NULL DEFAULT ''", e) < 0)
+                return -1;
+        return db_exec(s, "PRAGMA user_version = 2", e);
 }
 
 /* Switch to WAL once per database file.  The switch needs the file to

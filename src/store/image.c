@@ -215,13 +215,19 @@ int store_image_put(struct store *s, const char *config_digest, const char *mani
         json_decref(ci.root);
         if (r < 0)
                 return -1;
+        /* the image's layers must survive a power loss before it names them:
+         * one syncfs for all that were unpacked unsynced (layer.c) */
+        if (syncfs(s->rootfd) < 0)
+                return err_sys(e, "sync store %s", s->root);
         _cleanup_unlock_ pthread_mutex_t *m = store_lock(s);
         if (db_begin(s, e) < 0)
                 return -1;
-        return db_end(s,
-                      put_locked(s, config_digest, manifest_digest ? manifest_digest : "",
-                                 ci.created, chain_ids, n_layers, e),
-                      e);
+        r = put_locked(s, config_digest, manifest_digest ? manifest_digest : "", ci.created,
+                       chain_ids, n_layers, e);
+        for (size_t i = 0; r == 0 && i < n_layers; i++)
+                r = db_run(s, e, "UPDATE layers SET boot = '' WHERE chain_id = ?", "s",
+                           chain_ids[i]);
+        return db_end(s, r, e);
 }
 
 /* ---- lookup ---- */

@@ -17,10 +17,11 @@
 
 #include "store.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 #define LINK_ID_LEN 12 /* short layer names in l/ (overlay lowerdir length) */
 
 struct store {
+        char boot[40];      /* this boot's id: marks layers not yet synced (layer.c) */
         char *root;         /* absolute */
         int rootfd;         /* O_DIRECTORY on root */
         int lockfd;         /* <root>/lock: flock shared while open */

@@ -386,11 +386,12 @@ static void discard_layer_locked(struct store *s, const char *chain_id)
 
 static int insert_row(struct layer_writer *w, const char *chain, const char *blob, struct err **e)
 {
+        /* OR REPLACE: a row an earlier boot left unsynced counts as absent */
         return db_run(w->s, e,
-                      "INSERT INTO layers (chain_id, diff_id, parent, blob, size, added)"
-                      " VALUES (?, ?, ?, ?, ?, ?)",
-                      "ssssii", chain, w->diff_id, w->parent, blob, (int64_t)w->st.bytes,
-                      (int64_t)time(NULL));
+                      "INSERT OR REPLACE INTO layers (chain_id, diff_id, parent, blob, size, added,"
+                      " boot) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                      "ssssiis", chain, w->diff_id, w->parent, blob, (int64_t)w->st.bytes,
+                      (int64_t)time(NULL), w->s->boot);
 }
 
 /* The layer is there already; remember its compressed blob if it had none
@@ -427,12 +428,15 @@ static int install_locked(struct layer_writer *w, const char *chain, const char 
 }
 
 /* The link is made first (dangling until the rename; harmless, and swept
- * if we die), so that one syncfs makes the files, link file and l/ entry
- * durable before the rename and the row can name them. */
+ * if we die).  The files are not synced here: a row names the layer with
+ * this boot's id until store_image_put syncs the filesystem once for all
+ * of an image's layers (so unpacking overlaps with writeback instead of
+ * waiting for it layer by layer).  A process killed meanwhile loses
+ * nothing (the page cache survives it); after a power loss, a row still
+ * marked with an earlier boot counts as absent and is swept. */
 static int install(struct layer_writer *w, const char *chain, const char *blob, struct err **e)
 {
-        if (make_link(w, chain, e) < 0 || syncfs(w->diffd) < 0) {
-                err_sys(e, "sync %s", w->tmp);
+        if (make_link(w, chain, e) < 0) {
                 drop_own_link(w);
                 return -1;
         }

@@ -186,10 +186,20 @@ static int sweep_links(struct store *s, struct err **e)
         return r;
 }
 
+/* Rows of layers an earlier boot left unsynced (no image took them, see
+ * layer.c): their files may be incomplete after a power loss.  Their
+ * directories then go as orphans. */
+static int sweep_unsynced(struct store *s, struct err **e)
+{
+        return db_run(s, e, "DELETE FROM layers WHERE boot != '' AND boot != ? AND refcount = 0",
+                      "s", s->boot);
+}
+
 int store_sweep(struct store *s, struct err **e)
 {
         _cleanup_unlock_ pthread_mutex_t *m = store_lock(s);
-        if (sweep_tmp(s, e) < 0 || sweep_layers(s, e) < 0 || sweep_links(s, e) < 0)
+        if (sweep_tmp(s, e) < 0 || sweep_unsynced(s, e) < 0 || sweep_layers(s, e) < 0 ||
+            sweep_links(s, e) < 0)
                 return err_wrap(e, "cleaning store %s", s->root);
         return 0;
 }
@@ -223,6 +233,21 @@ static int open_fds(struct store *s, struct err **e)
         return 0;
 }
 
+static void read_boot_id(char *buf, size_t n)
+{
+        int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+        ssize_t k = fd < 0 ? -1 : read(fd, buf, n - 1);
+        if (fd >= 0)
+                close(fd);
+        if (k <= 0) {
+                /* unknown boot: treat every unsynced layer as this boot's */
+                snprintf(buf, n, "unknown");
+                return;
+        }
+        buf[k] = '\0';
+        buf[strcspn(buf, "\n")] = '\0';
+}
+
 int store_open(const char *root, struct store **out, struct err **e)
 {
         if (root == NULL || *root == '\0')
@@ -232,6 +257,7 @@ int store_open(const char *root, struct store **out, struct err **e)
         struct store *s = xcalloc(1, sizeof(*s));
         s->rootfd = s->lockfd = -1;
         pthread_mutex_init(&s->mu, NULL);
+        read_boot_id(s->boot, sizeof(s->boot));
         s->root = realpath(root, NULL);
         if (s->root == NULL) {
                 err_sys(e, "resolve %s", root);
