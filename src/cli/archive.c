@@ -113,13 +113,11 @@ int cmd_load(struct cli *c)
 
 int cmd_import(struct cli *c)
 {
-        static const struct option opts[] = {{"change", required_argument, NULL, 'c'},
-                                             {"message", required_argument, NULL, 'm'},
-                                             {"platform", required_argument, NULL, 'p'},
-                                             {NULL, 0, NULL, 0}};
+        /* --change and --message are not supported yet: refused, not ignored */
+        static const struct option opts[] = {{NULL, 0, NULL, 0}};
         struct io_args a = {0};
         struct err *e = NULL;
-        int i = cli_parse(c, "c:m:", opts, io_opt, &a);
+        int i = cli_parse(c, "", opts, io_opt, &a);
         if (i < 0)
                 return 125;
         if (i >= c->argc || i + 2 < c->argc)
