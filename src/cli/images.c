@@ -48,11 +48,10 @@ int cmd_pull(struct cli *c)
 {
         static const struct option opts[] = {{"quiet", no_argument, NULL, 'q'},
                                              {"platform", required_argument, NULL, 'P'},
-                                             {"all-tags", no_argument, NULL, 'a'},
                                              {NULL, 0, NULL, 0}};
         struct pull_args a = {0};
         struct err *e = NULL;
-        int i = cli_parse(c, "qa", opts, pull_opt, &a);
+        int i = cli_parse(c, "q", opts, pull_opt, &a);
         if (i < 0)
                 return 125;
         if (i + 1 != c->argc)

@@ -3,6 +3,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -48,6 +49,15 @@ int cli_usage(const char *cmd, const char *fmt, ...)
         return 125;
 }
 
+/* `CMD --help`: the command's flags, from its option table. */
+static void command_help(const char *cmd, const struct option *opts)
+{
+        printf("usage: %s %s [OPTIONS] ...\n\noptions:\n", "barge", cmd);
+        for (const struct option *o = opts; o->name; o++)
+                printf("  --%s%s\n", o->name, o->has_arg ? " VALUE" : "");
+        exit(0);
+}
+
 int cli_parse(struct cli *c, const char *shortopts, const struct option *opts, cli_opt_fn fn,
               void *data)
 {
@@ -57,6 +67,8 @@ int cli_parse(struct cli *c, const char *shortopts, const struct option *opts, c
         opterr = 0;
         int opt;
         while ((opt = getopt_long(c->argc, c->argv, spec, opts, NULL)) != -1) {
+                if (opt == '?' && !strcmp(c->argv[optind - 1], "--help"))
+                        command_help(c->argv[0], opts);
                 if (opt == '?')
                         return cli_usage(c->argv[0], "unknown flag %s", c->argv[optind - 1]), -1;
                 if (opt == ':')

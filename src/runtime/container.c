@@ -766,5 +766,5 @@ int rt_run(const struct rt_ctx *ctx, const char *id, const struct rt_create_opts
                 return r;
         if (wait_foreground(pid, master, status) < 0)
                 return err_sys(e, "wait for container %s", id);
-        return rt_delete(ctx, id, 1, e);
+        return o->keep ? 0 : rt_delete(ctx, id, 1, e);
 }

@@ -30,7 +30,8 @@ struct rt_create_opts {
         const char *console_socket; /* AF_UNIX socket to receive the pty master */
         int preserve_fds;           /* fds 3 .. 3+n-1 are passed to the container */
         int no_pivot;               /* MS_MOVE + chroot instead of pivot_root */
-        int no_new_keyring;         /* accepted; barge never creates a session keyring */
+        int no_new_keyring;         /* share the caller's session keyring */
+        int keep;                   /* run: keep the stopped container (no delete) */
 };
 
 struct rt_exec_opts {

@@ -411,3 +411,12 @@ unreachable"
 	fi
 	assert_no_leaks
 }
+
+@test "run --keep leaves the stopped container for state and delete" {
+	spec_sh 'exit 7'
+	run --separate-stderr rt run --keep --bundle "$BUNDLE" "$CID"
+	assert_status 7
+	assert_eq "$(ctr_status "$CID")" stopped "status after run --keep"
+	rt delete "$CID"
+	assert_no_leaks
+}

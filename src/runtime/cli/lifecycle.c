@@ -56,6 +56,9 @@ static int create_opt(void *data, int opt, const char *arg)
         case O_DETACH:
                 a->detach = 1;
                 break;
+        case O_KEEP:
+                a->o.keep = 1;
+                break;
         default:
                 break;
         }

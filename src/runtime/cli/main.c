@@ -3,6 +3,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../../common/log.h"
@@ -41,6 +42,15 @@ int cli_usage(const char *cmd, const char *fmt, ...)
         return 1;
 }
 
+/* `CMD --help`: the command's flags, from its option table. */
+static void command_help(const char *cmd, const struct option *opts)
+{
+        printf("usage: %s %s [OPTIONS] ...\n\noptions:\n", "barge-runtime", cmd);
+        for (const struct option *o = opts; o->name; o++)
+                printf("  --%s%s\n", o->name, o->has_arg ? " VALUE" : "");
+        exit(0);
+}
+
 int cli_parse(struct cli *c, const struct option *opts, cli_opt_fn fn, void *data)
 {
         char shorts[128] = "+:";
@@ -57,6 +67,9 @@ int cli_parse(struct cli *c, const struct option *opts, cli_opt_fn fn, void *dat
         opterr = 0;
         int opt, idx;
         while ((opt = getopt_long_only(c->argc, c->argv, shorts, opts, &idx)) != -1) {
+                if (opt == '?' && (!strcmp(c->argv[optind - 1], "--help") ||
+                                   !strcmp(c->argv[optind - 1], "-h")))
+                        command_help(c->argv[0], opts);
                 if (opt == '?')
                         return cli_usage(c->argv[0], "unknown option %s", c->argv[optind - 1]), -1;
                 if (opt == ':')
