@@ -9,6 +9,8 @@
 
 #include <getopt.h>
 
+#include "../common/cli.h"
+
 #include "../common/err.h"
 #include "../registry/registry.h"
 #include "../store/store.h"
@@ -23,8 +25,6 @@ struct cli {
         struct store *store; /* opened on first use */
 };
 
-int cli_fail(struct err **e);
-int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* getopt_long over the command's arguments ('+': options stop at the first
  * operand); returns the first operand's index or -1 after reporting. */
 typedef int (*cli_opt_fn)(void *data, int opt, const char *arg);

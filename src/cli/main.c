@@ -31,33 +31,6 @@ static const struct {
     {"logout", cmd_logout, "Log out of a registry"},
 };
 
-int cli_fail(struct err **e)
-{
-        log_error("%s", *e ? (*e)->msg : "unknown error");
-        err_free(e);
-        return 1;
-}
-
-int cli_usage(const char *cmd, const char *fmt, ...)
-{
-        char msg[512];
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(msg, sizeof(msg), fmt, ap);
-        va_end(ap);
-        log_error("%s: %s (see 'barge %s --help')", cmd, msg, cmd);
-        return 125;
-}
-
-/* `CMD --help`: the command's flags, from its option table. */
-static void command_help(const char *cmd, const struct option *opts)
-{
-        printf("usage: %s %s [OPTIONS] ...\n\noptions:\n", "barge", cmd);
-        for (const struct option *o = opts; o->name; o++)
-                printf("  --%s%s\n", o->name, o->has_arg ? " VALUE" : "");
-        exit(0);
-}
-
 int cli_parse(struct cli *c, const char *shortopts, const struct option *opts, cli_opt_fn fn,
               void *data)
 {
@@ -68,7 +41,7 @@ int cli_parse(struct cli *c, const char *shortopts, const struct option *opts, c
         int opt;
         while ((opt = getopt_long(c->argc, c->argv, spec, opts, NULL)) != -1) {
                 if (opt == '?' && !strcmp(c->argv[optind - 1], "--help"))
-                        command_help(c->argv[0], opts);
+                        cli_command_help(c->argv[0], opts);
                 if (opt == '?')
                         return cli_usage(c->argv[0], "unknown flag %s", c->argv[optind - 1]), -1;
                 if (opt == ':')
@@ -158,7 +131,7 @@ int main(int argc, char **argv)
             {NULL, 0, NULL, 0},
         };
         struct cli c = {.root = STORE_DEFAULT_ROOT};
-        log_init("barge");
+        cli_common_init("barge", 125);
         opterr = 0;
         int opt;
         while ((opt = getopt_long(argc, argv, "+hv", opts, NULL)) != -1) {

@@ -9,6 +9,8 @@
 
 #include <getopt.h>
 
+#include "../../common/cli.h"
+
 #include "../runtime.h"
 
 struct cli {
@@ -17,10 +19,6 @@ struct cli {
         int argc;
 };
 
-/* Report *e through the logger and return exit code 1. */
-int cli_fail(struct err **e);
-/* Report a usage error for `cmd` and return exit code 1. */
-int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* getopt_long_only over c->argv with runc's rules (options stop at the first
  * operand); returns the index of the first operand, or -1 after reporting. */
 typedef int (*cli_opt_fn)(void *data, int opt, const char *arg);

@@ -24,33 +24,6 @@ static const struct {
     {"events", cmd_events, 0}, {"spec", cmd_spec, 0},     {"features", cmd_features, 0},
 };
 
-int cli_fail(struct err **e)
-{
-        log_error("%s", *e ? (*e)->msg : "unknown error");
-        err_free(e);
-        return 1;
-}
-
-int cli_usage(const char *cmd, const char *fmt, ...)
-{
-        char msg[512];
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(msg, sizeof(msg), fmt, ap);
-        va_end(ap);
-        log_error("%s: %s (see barge-runtime %s --help)", cmd, msg, cmd);
-        return 1;
-}
-
-/* `CMD --help`: the command's flags, from its option table. */
-static void command_help(const char *cmd, const struct option *opts)
-{
-        printf("usage: %s %s [OPTIONS] ...\n\noptions:\n", "barge-runtime", cmd);
-        for (const struct option *o = opts; o->name; o++)
-                printf("  --%s%s\n", o->name, o->has_arg ? " VALUE" : "");
-        exit(0);
-}
-
 int cli_parse(struct cli *c, const struct option *opts, cli_opt_fn fn, void *data)
 {
         char shorts[128] = "+:";
@@ -67,9 +40,9 @@ int cli_parse(struct cli *c, const struct option *opts, cli_opt_fn fn, void *dat
         opterr = 0;
         int opt, idx;
         while ((opt = getopt_long_only(c->argc, c->argv, shorts, opts, &idx)) != -1) {
-                if (opt == '?' && (!strcmp(c->argv[optind - 1], "--help") ||
-                                   !strcmp(c->argv[optind - 1], "-h")))
-                        command_help(c->argv[0], opts);
+                if (opt == '?' &&
+                    (!strcmp(c->argv[optind - 1], "--help") || !strcmp(c->argv[optind - 1], "-h")))
+                        cli_command_help(c->argv[0], opts);
                 if (opt == '?')
                         return cli_usage(c->argv[0], "unknown option %s", c->argv[optind - 1]), -1;
                 if (opt == ':')
@@ -133,7 +106,7 @@ int main(int argc, char **argv, char **envp)
         struct cli c = {.ctx = {.root = RT_DEFAULT_ROOT}};
         const char *log_path = NULL;
         int json_log = 0;
-        log_init("barge-runtime");
+        cli_common_init("barge-runtime", 1);
         opterr = 0;
         int opt;
         while ((opt = getopt_long_only(argc, argv, "+hv", opts, NULL)) != -1) {
