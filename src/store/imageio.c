@@ -1176,6 +1176,16 @@ static int spool_read(const struct spool *sp, const char *name, char **buf, size
         return 0;
 }
 
+/* A JSON file of the archive (manifest.json, index.json, oci-layout). */
+static int spool_json(const struct spool *sp, const char *name, json_t **out, struct err **e)
+{
+        _cleanup_free_ char *buf = NULL;
+        size_t len = 0;
+        if (spool_read(sp, name, &buf, &len, NULL, e) < 0)
+                return -1;
+        return json_parse(buf, len, name, out, e);
+}
+
 static int spool_has(const struct spool *sp, const char *name)
 {
         for (size_t i = 0; i < sp->n; i++)
@@ -1306,11 +1316,8 @@ static int add_tag(struct load_image *im, const char *tag, struct err **e)
 /* docker-archive: manifest.json lists, per image, Config, RepoTags, Layers. */
 static int plan_docker(const struct spool *sp, struct load_plan *p, struct err **e)
 {
-        _cleanup_free_ char *buf = NULL;
-        size_t len = 0;
         _cleanup_json_ json_t *m = NULL;
-        if (spool_read(sp, "manifest.json", &buf, &len, NULL, e) < 0 ||
-            json_parse(buf, len, "manifest.json", &m, e) < 0)
+        if (spool_json(sp, "manifest.json", &m, e) < 0)
                 return -1;
         if (!json_is_array(m) || json_array_size(m) == 0)
                 return err_new(e, 0, "manifest.json: not a list of images");
@@ -1515,18 +1522,12 @@ static int plan_oci_desc(const struct spool *sp, struct load_plan *p, json_t *de
 
 static int plan_oci(const struct spool *sp, struct load_plan *p, struct err **e)
 {
-        _cleanup_free_ char *buf = NULL;
-        size_t len = 0;
         _cleanup_json_ json_t *idx = NULL;
-        if (spool_read(sp, "index.json", &buf, &len, NULL, e) < 0 ||
-            json_parse(buf, len, "index.json", &idx, e) < 0)
+        if (spool_json(sp, "index.json", &idx, e) < 0)
                 return -1;
         if (spool_has(sp, "oci-layout")) {
-                _cleanup_free_ char *lb = NULL;
-                size_t ll = 0;
                 _cleanup_json_ json_t *lay = NULL;
-                if (spool_read(sp, "oci-layout", &lb, &ll, NULL, e) < 0 ||
-                    json_parse(lb, ll, "oci-layout", &lay, e) < 0)
+                if (spool_json(sp, "oci-layout", &lay, e) < 0)
                         return -1;
                 const char *v = json_string_value(json_object_get(lay, "imageLayoutVersion"));
                 if (v == NULL || strncmp(v, "1.", 2) != 0)
