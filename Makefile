@@ -5,7 +5,7 @@ CC     ?= cc
 
 # barge-runtime needs only RT_PKGS (it is linked statically, see below)
 RT_PKGS := jansson libseccomp libcap
-PKGS    := $(RT_PKGS) libcurl libarchive sqlite3 libcrypto
+PKGS    := $(RT_PKGS) libcurl libarchive sqlite3 libcrypto libmicrohttpd
 OPT     ?= -O2 -g
 WARN    := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 -Wno-format-nonliteral
 CFLAGS  += $(OPT) $(WARN) -std=gnu11 -D_GNU_SOURCE -fno-strict-aliasing -MMD -MP \
@@ -22,6 +22,11 @@ RTCLI_SRC   := $(wildcard src/runtime/cli/*.c)
 STORE_SRC   := $(wildcard src/store/*.c)
 REGISTRY_SRC:= $(wildcard src/registry/*.c)
 CLI_SRC     := $(wildcard src/cli/*.c)
+ENGINE_SRC  := $(wildcard src/engine/*.c)
+API_SRC     := $(wildcard src/api/*.c)
+DAEMON_SRC  := $(wildcard src/daemon/*.c)
+SHIM_SRC    := $(wildcard src/shim/*.c)
+INIT_SRC    := $(wildcard src/init/*.c)
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -30,8 +35,12 @@ LIBCOMMON  := $(BUILD)/lib/libbarge-common.a
 LIBRUNTIME := $(BUILD)/lib/libbarge-runtime.a
 LIBSTORE   := $(BUILD)/lib/libbarge-store.a
 LIBREGISTRY:= $(BUILD)/lib/libbarge-registry.a
-ALL_LIBS   := $(LIBREGISTRY) $(LIBSTORE) $(LIBRUNTIME) $(LIBCOMMON)
-BINS       := $(BUILD)/bin/barge-runtime $(if $(CLI_SRC),$(BUILD)/bin/barge)
+LIBENGINE  := $(if $(ENGINE_SRC),$(BUILD)/lib/libbarge-engine.a)
+LIBAPI     := $(if $(API_SRC),$(BUILD)/lib/libbarge-api.a)
+ALL_LIBS   := $(LIBAPI) $(LIBENGINE) $(LIBREGISTRY) $(LIBSTORE) $(LIBRUNTIME) $(LIBCOMMON)
+BINS       := $(BUILD)/bin/barge-runtime $(if $(CLI_SRC),$(BUILD)/bin/barge) \
+              $(if $(DAEMON_SRC),$(BUILD)/bin/barged) $(if $(SHIM_SRC),$(BUILD)/bin/barge-shim) \
+              $(if $(INIT_SRC),$(BUILD)/bin/barge-init)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
 .PHONY: all install test demo deps test-deps unit-bins asan clean format
@@ -61,12 +70,36 @@ $(LIBREGISTRY): $(call obj,$(REGISTRY_SRC))
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
 
+$(BUILD)/lib/libbarge-engine.a: $(call obj,$(ENGINE_SRC))
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+$(BUILD)/lib/libbarge-api.a: $(call obj,$(API_SRC))
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
 # the component libraries call each other (store <-> registry): one group
 LINK_LIBS = -Wl,--start-group $(ALL_LIBS) -Wl,--end-group $(LDLIBS)
 
-$(BUILD)/bin/barge: $(call obj,$(CLI_SRC)) $(ALL_LIBS)
+# the client talks to barged only: common + registry (reference parsing)
+CLIENT_LIBS := $(LIBREGISTRY) $(LIBCOMMON)
+$(BUILD)/bin/barge: $(call obj,$(CLI_SRC)) $(CLIENT_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LINK_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) -Wl,--start-group $(CLIENT_LIBS) -Wl,--end-group $(LDLIBS)
+
+$(BUILD)/bin/barged: $(call obj,$(DAEMON_SRC)) $(ALL_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LINK_LIBS) -lpthread
+
+# the per-container supervisor and the container init stay small: static,
+# libcommon only (shim) or no library at all (init).
+$(BUILD)/bin/barge-shim: $(call obj,$(SHIM_SRC)) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $(STATIC) -o $@ $^
+
+$(BUILD)/bin/barge-init: $(call obj,$(INIT_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $(STATIC) -o $@ $^
 
 # barge-runtime is linked statically: no dynamic loader or shared-library
 # pages per container start (peak RSS ~1.4 MiB instead of ~1.9 MiB, same speed).
@@ -78,7 +111,7 @@ $(BUILD)/bin/barge-runtime: $(call obj,$(RTCLI_SRC)) $(LIBRUNTIME) $(LIBCOMMON)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(ALL_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LINK_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LINK_LIBS) -lpthread
 
 unit-bins: $(UNIT_BINS)
 

@@ -11,3 +11,11 @@ all: $(HELLO_TAR)
 $(HELLO_TAR): src/hello/hello.c src/hello/mkimage.sh
 	@mkdir -p $(dir $@)
 	CC="$(CC)" sh src/hello/mkimage.sh $@
+
+# busybox:latest (Cmd ["sh"]) from Debian's busybox-static: the image the
+# engine's tests, the demo and bench/run.sh run (tests/lib/mkbusybox.sh).
+BUSYBOX_TAR := $(BUILD)/busybox.tar
+all: $(BUSYBOX_TAR)
+$(BUSYBOX_TAR): tests/lib/mkbusybox.sh tests/lib/mkrootfs.sh
+	@mkdir -p $(dir $@)
+	sh tests/lib/mkbusybox.sh $@

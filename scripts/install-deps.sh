@@ -4,8 +4,8 @@
 # Packages already present are not fetched again, so this is quick (and
 # works offline) on a machine that has them.
 set -eu
-BUILD_PKGS="build-essential pkg-config libjansson-dev libseccomp-dev libcap-dev libcurl4-openssl-dev libarchive-dev libsqlite3-dev libssl-dev busybox-static jq"
-TEST_PKGS="bats docker-registry skopeo apache2-utils python3-jwt python3-cryptography zstd runc containerd podman docker.io uidmap time iproute2 procps util-linux python3"
+BUILD_PKGS="build-essential pkg-config libjansson-dev libseccomp-dev libcap-dev libcurl4-openssl-dev libarchive-dev libsqlite3-dev libssl-dev libmicrohttpd-dev busybox-static jq"
+TEST_PKGS="bats docker-registry skopeo apache2-utils python3-jwt python3-cryptography zstd runc containerd podman docker.io uidmap time iproute2 procps util-linux python3 python3-docker docker-compose curl"
 
 want="$BUILD_PKGS"
 [ "${1:-build}" = test ] && want="$want $TEST_PKGS"

@@ -1,4 +1,8 @@
-/* login, logout */
+/*
+ * auth: login and logout.  Login asks the daemon to check the credentials
+ * (POST /auth), then stores them client side in ~/.docker/config.json as
+ * docker does; logout only edits that file.
+ */
 #include <stdio.h>
 #include <string.h>
 #include <termios.h>
@@ -6,6 +10,8 @@
 
 #include "../common/log.h"
 #include "../common/util.h"
+#include "../registry/internal.h"
+#include "../registry/registry.h"
 #include "cli.h"
 
 struct login_args {
@@ -88,7 +94,22 @@ int cmd_login(struct cli *c)
         if (a.password)
                 fprintf(stderr, "WARNING! Using --password via the CLI is insecure. Use "
                                 "--password-stdin.\n");
-        if (registry_login(server, user, pass, &c->reg, &e) < 0)
+        struct client *cl;
+        _cleanup_free_ char *domain = reg_server_domain(server);
+        const char *key = reg_auth_key(domain);
+        json_t *body = json_pack("{s:s,s:s,s:s}", "username", user, "password", pass,
+                                 "serveraddress", server ? server : key);
+        json_t *res = NULL;
+        int r = cli_client(c, &cl, &e) < 0 ? -1
+                                            : client_json(cl, "POST", "/auth", body, NULL, NULL,
+                                                          &res, &e);
+        json_decref(body);
+        json_decref(res);
+        if (r < 0)
+                return cli_fail_daemon(&e);
+        struct registry_opts o = {0};
+        _cleanup_free_ char *file = reg_auth_file(&o);
+        if (reg_auth_update(file, domain, user, pass, &e) < 0)
                 return cli_fail(&e);
         printf("Login Succeeded\n");
         return 0;
@@ -100,8 +121,11 @@ int cmd_logout(struct cli *c)
         if (c->argc > 2)
                 return cli_usage("logout", "at most one server");
         const char *server = c->argc == 2 ? c->argv[1] : NULL;
-        if (registry_logout(server, &c->reg, &e) < 0)
-                return cli_fail(&e);
+        struct registry_opts o = {0};
+        _cleanup_free_ char *domain = reg_server_domain(server);
+        _cleanup_free_ char *file = reg_auth_file(&o);
+        if (reg_auth_update(file, domain, NULL, NULL, &e) < 0)
+                return err_wrap(&e, "logout %s", domain), cli_fail(&e);
         printf("Removing login credentials for %s\n",
                server ? server : "https://index.docker.io/v1/");
         return 0;

@@ -1,14 +1,17 @@
-/* pull, push, images, image inspect, history, tag, rmi, image prune */
-#include <fnmatch.h>
+/*
+ * images: the image commands over the Engine API: pull, push, images,
+ * image inspect, history, tag, rmi, image prune, and the `image` group.
+ * Pull and push render the daemon's JSON progress stream as docker does.
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../common/util.h"
 #include "../registry/reference.h"
 #include "cli.h"
-#include "../common/format.h"
 #include "progress.h"
 
 static int flag_quiet(void *data, int opt, const char *arg)
@@ -16,6 +19,75 @@ static int flag_quiet(void *data, int opt, const char *arg)
         if (opt == 'q')
                 *(int *)data = 1;
         return 0;
+}
+
+/* ---- the JSON progress stream (pull, push, load, import) ---- */
+
+struct jm {
+        struct progress p;
+        int quiet;
+        FILE *out;
+        struct err *e; /* an {"error"} message in the stream */
+};
+
+static void jm_line(struct jm *m, const char *text)
+{
+        if (m->quiet)
+                return;
+        progress_done(&m->p);
+        /* plain lines go below the layer lines: redraws start afresh under them */
+        m->p.drawn = 0;
+        m->p.n = 0;
+        fprintf(m->out, "%s\n", text);
+        fflush(m->out);
+}
+
+static int jm_message(void *ctx, json_t *o)
+{
+        struct jm *m = ctx;
+        const char *error = json_string_value(json_object_get(o, "error"));
+        if (error) {
+                err_new(&m->e, 0, "%s", error);
+                return -1;
+        }
+        const char *status = json_string_value(json_object_get(o, "status"));
+        const char *id = json_string_value(json_object_get(o, "id"));
+        const char *stream = json_string_value(json_object_get(o, "stream"));
+        if (stream && !m->quiet) {
+                fputs(stream, m->out);
+                fflush(m->out);
+        }
+        if (status == NULL)
+                return 0;
+        if (id == NULL || str_has_prefix(status, "Pulling from")) {
+                _cleanup_free_ char *line = id ? xasprintf("%s: %s", id, status) : xstrdup(status);
+                jm_line(m, line);
+                return 0;
+        }
+        json_t *pd = json_object_get(o, "progressDetail");
+        progress_update(&m->p, id, status, json_integer_value(json_object_get(pd, "current")),
+                        json_integer_value(json_object_get(pd, "total")));
+        return 0;
+}
+
+/* Run a progress stream; a stream error becomes *e. */
+static int jm_run(struct client *cl, const char *method, const char *path,
+                  const char *const *headers, FILE *out, struct err **e)
+{
+        struct jm m = {.quiet = out == NULL, .out = out};
+        progress_init(&m.p, out == NULL);
+        if (out) {
+                m.p.out = out;
+                m.p.tty = isatty(fileno(out));
+        }
+        int r = client_stream_json(cl, method, path, headers, NULL, jm_message, &m, e);
+        progress_done(&m.p);
+        if (m.e) {
+                err_free(e);
+                *e = m.e;
+                r = -1;
+        }
+        return r;
 }
 
 /* ---- pull / push ---- */
@@ -35,65 +107,54 @@ static int pull_opt(void *data, int opt, const char *arg)
         return 0;
 }
 
-/* "docker.io/library/busybox:latest" -> shown as docker does */
-static int parse_ref(const char *in, char **norm, struct image_ref **ref, struct err **e)
+int image_pull(struct cli *c, const char *image, const char *platform, FILE *out,
+               struct err **e)
 {
-        if (ref_parse(in, ref, e) < 0)
+        struct image_ref *ref = NULL;
+        struct client *cl;
+        if (cli_client(c, &cl, e) < 0 || ref_parse(image, &ref, e) < 0)
                 return -1;
-        *norm = ref_string(*ref);
-        return 0;
+        _cleanup_free_ char *name = ref_name(ref);
+        _cleanup_free_ char *fam = ref_familiar(name);
+        _cleanup_free_ char *norm = ref_string(ref);
+        const char *tag = ref->digest ? ref->digest : ref->tag;
+        _cleanup_free_ char *path =
+            platform ? client_path("/images/create?fromImage=%s&tag=%s&platform=%s", fam, tag,
+                                   platform)
+                     : client_path("/images/create?fromImage=%s&tag=%s", fam, tag);
+        ref_free(ref);
+        _cleanup_free_ char *auth = client_registry_auth(image, e);
+        if (auth == NULL)
+                return -1;
+        _cleanup_free_ char *hdr = xasprintf("X-Registry-Auth: %s", auth);
+        const char *headers[] = {hdr, NULL};
+        return jm_run(cl, "POST", path, headers, out, e);
 }
 
 int cmd_pull(struct cli *c)
 {
         static const struct option opts[] = {{"quiet", no_argument, NULL, 'q'},
                                              {"platform", required_argument, NULL, 'P'},
+                                             {"all-tags", no_argument, NULL, 'a'},
                                              {NULL, 0, NULL, 0}};
         struct pull_args a = {0};
         struct err *e = NULL;
-        int i = cli_parse(c, "q", opts, pull_opt, &a);
+        int i = cli_parse(c, "qa", opts, pull_opt, &a);
         if (i < 0)
                 return 125;
         if (i + 1 != c->argc)
                 return cli_usage("pull", "exactly one image reference is required");
-        struct store *s;
         struct image_ref *ref = NULL;
-        _cleanup_free_ char *norm = NULL;
-        if (cli_store(c, &s, &e) < 0 || parse_ref(c->argv[i], &norm, &ref, &e) < 0)
+        if (ref_parse(c->argv[i], &ref, &e) < 0)
                 return cli_fail(&e);
-        struct progress p;
-        progress_init(&p, a.quiet);
-        struct registry_opts o = c->reg;
-        if (a.platform)
-                o.platform = a.platform;
-        o.progress = progress_update;
-        o.progress_ctx = &p;
-        if (!a.quiet) {
-                printf("%s: Pulling from %s\n", ref->tag ? ref->tag : ref->digest, ref->path);
-                fflush(stdout);
-        }
-        char id[DIGEST_LEN + 1], before[DIGEST_LEN + 1] = "";
-        struct store_image *old = NULL;
-        if (store_image_get(s, norm, &old, NULL) == 0)
-                snprintf(before, sizeof(before), "%s", old->id);
-        store_image_free(old);
-        _cleanup_free_ char *fam = ref_familiar(norm);
-        int r = registry_pull(s, norm, &o, id, &e);
+        _cleanup_free_ char *norm = ref_string(ref);
+        const char *last = strrchr(c->argv[i], '/') ? strrchr(c->argv[i], '/') : c->argv[i];
+        int tagless = !strchr(last, ':') && !strchr(last, '@');
         ref_free(ref);
-        progress_done(&p);
-        if (r < 0)
-                return cli_fail(&e);
-        if (!a.quiet) {
-                struct store_image *img = NULL;
-                if (store_image_get(s, norm, &img, &e) == 0) {
-                        for (size_t k = 0; k < img->n_digests; k++)
-                                printf("Digest: %s\n", strchr(img->repo_digests[k], '@') + 1);
-                        store_image_free(img);
-                }
-                err_free(&e);
-                printf("Status: %s for %s\n",
-                       strcmp(before, id) ? "Downloaded newer image" : "Image is up to date", fam);
-        }
+        if (tagless && !a.quiet)
+                printf("Using default tag: latest\n");
+        if (image_pull(c, c->argv[i], a.platform, a.quiet ? NULL : stdout, &e) < 0)
+                return cli_fail_daemon(&e);
         printf("%s\n", norm);
         return 0;
 }
@@ -108,38 +169,22 @@ int cmd_push(struct cli *c)
                 return 125;
         if (i + 1 != c->argc)
                 return cli_usage("push", "exactly one image reference is required");
-        struct store *s;
         struct image_ref *ref = NULL;
-        _cleanup_free_ char *norm = NULL;
-        if (cli_store(c, &s, &e) < 0 || parse_ref(c->argv[i], &norm, &ref, &e) < 0)
-                return cli_fail(&e);
+        struct client *cl;
+        if (cli_client(c, &cl, &e) < 0 || ref_parse(c->argv[i], &ref, &e) < 0)
+                return cli_fail_daemon(&e);
         _cleanup_free_ char *name = ref_name(ref);
-        _cleanup_free_ char *tag = xstrdup(ref->tag ? ref->tag : "latest");
+        _cleanup_free_ char *fam = ref_familiar(name);
+        _cleanup_free_ char *path = client_path("/images/%s/push?tag=%s", fam,
+                                                ref->tag ? ref->tag : "latest");
         ref_free(ref);
-        if (!quiet)
-                printf("The push refers to repository [%s]\n", name);
-        struct progress p;
-        progress_init(&p, quiet);
-        struct registry_opts o = c->reg;
-        o.progress = progress_update;
-        o.progress_ctx = &p;
-        int r = registry_push(s, norm, &o, &e);
-        progress_done(&p);
-        if (r < 0)
+        _cleanup_free_ char *auth = client_registry_auth(c->argv[i], &e);
+        if (auth == NULL)
                 return cli_fail(&e);
-        /* the push recorded name@digest: report it as docker does */
-        struct store_image *img = NULL;
-        if (!quiet && store_image_get(s, norm, &img, NULL) == 0) {
-                size_t nl = strlen(name);
-                for (size_t k = 0; k < img->n_digests; k++) {
-                        const char *rd = img->repo_digests[k];
-                        if (strncmp(rd, name, nl) || rd[nl] != '@')
-                                continue;
-                        printf("%s: digest: %s size: %lld\n", tag, rd + nl + 1,
-                               (long long)store_blob_size(s, rd + nl + 1));
-                }
-                store_image_free(img);
-        }
+        _cleanup_free_ char *hdr = xasprintf("X-Registry-Auth: %s", auth);
+        const char *headers[] = {hdr, NULL};
+        if (jm_run(cl, "POST", path, headers, quiet ? NULL : stdout, &e) < 0)
+                return cli_fail_daemon(&e);
         return 0;
 }
 
@@ -147,12 +192,30 @@ int cmd_push(struct cli *c)
 
 struct images_args {
         int quiet, digests, all, no_trunc;
-        const char *filter; /* reference=PATTERN */
+        const char *format;
+        json_t *filters; /* {"key":["value",...]} */
 };
+
+/* "k=v" into the filters JSON docker sends */
+int cli_filter_add(json_t *filters, const char *kv, struct err **e)
+{
+        const char *eq = strchr(kv, '=');
+        if (eq == NULL || eq == kv)
+                return err_new(e, 0, "bad format of filter (expected name=value): %s", kv);
+        _cleanup_free_ char *key = xstrndup(kv, (size_t)(eq - kv));
+        json_t *arr = json_object_get(filters, key);
+        if (arr == NULL) {
+                arr = json_array();
+                json_object_set_new(filters, key, arr);
+        }
+        json_array_append_new(arr, json_string(eq + 1));
+        return 0;
+}
 
 static int images_opt(void *data, int opt, const char *arg)
 {
         struct images_args *a = data;
+        struct err *e = NULL;
         switch (opt) {
         case 'q':
                 a->quiet = 1;
@@ -166,14 +229,22 @@ static int images_opt(void *data, int opt, const char *arg)
         case 'T':
                 a->no_trunc = 1;
                 break;
+        case 'F':
+                a->format = arg;
+                break;
         case 'f':
-                if (strncmp(arg, "reference=", 10) != 0)
-                        return cli_usage("images", "unsupported filter %s (reference= only)", arg),
-                               -1;
-                a->filter = arg + 10;
+                if (cli_filter_add(a->filters, arg, &e) < 0)
+                        return cli_fail(&e), -1;
                 break;
         }
         return 0;
+}
+
+const char *short_id(const char *id, char buf[16])
+{
+        const char *hex = id && str_has_prefix(id, "sha256:") ? id + 7 : id ? id : "";
+        snprintf(buf, 16, "%.12s", hex);
+        return buf;
 }
 
 /* Split a familiar "repo:tag" (tag after the last ':' that follows the last '/'). */
@@ -186,45 +257,44 @@ static void split_tag(const char *fam, char *repo, size_t rn, const char **tag)
         *tag = colon ? colon + 1 : "<none>";
 }
 
-static int matches_filter(const char *fam, const char *pattern)
+static const char *digest_for(json_t *img, const char *repo)
 {
-        char repo[512];
-        const char *tag;
-        if (pattern == NULL)
-                return 1;
-        split_tag(fam, repo, sizeof(repo), &tag);
-        return fnmatch(pattern, fam, 0) == 0 || fnmatch(pattern, repo, 0) == 0;
-}
-
-static const char *digest_for(const struct store_image *img, const char *repo)
-{
-        for (size_t k = 0; k < img->n_digests; k++) {
-                _cleanup_free_ char *fam = ref_familiar(img->repo_digests[k]);
-                const char *at = strchr(fam, '@');
-                if (at && (size_t)(at - fam) == strlen(repo) && !strncmp(fam, repo, strlen(repo)))
-                        return strchr(img->repo_digests[k], '@') + 1;
+        size_t k;
+        json_t *v;
+        json_array_foreach(json_object_get(img, "RepoDigests"), k, v)
+        {
+                const char *rd = json_string_value(v);
+                const char *at = rd ? strchr(rd, '@') : NULL;
+                if (at && (size_t)(at - rd) == strlen(repo) && !strncmp(rd, repo, strlen(repo)))
+                        return at + 1;
         }
         return "<none>";
 }
 
-static void images_row(const struct images_args *a, const struct store_image *img, const char *repo,
-                       const char *tag)
+static int images_row(struct images_args *a, struct fmt *f, json_t *img, const char *repo,
+                      const char *tag, struct err **e)
 {
-        char id[80], size[16], ago[48];
-        snprintf(id, sizeof(id), "%s", a->no_trunc ? img->id : digest_hex(img->id));
-        if (!a->no_trunc)
-                id[12] = '\0';
-        if (a->quiet) {
-                printf("%s\n", id);
-                return;
+        char idbuf[16], size[16], ago[48];
+        const char *full = json_string_value(json_object_get(img, "Id")) ?: "";
+        const char *id = a->no_trunc ? full : short_id(full, idbuf);
+        human_size(json_integer_value(json_object_get(img, "Size")), size, sizeof(size));
+        human_ago(json_integer_value(json_object_get(img, "Created")), ago, sizeof(ago));
+        const char *digest = digest_for(img, repo);
+        if (a->format) {
+                json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "ID", id, "Repository",
+                                      repo, "Tag", tag, "Digest", digest, "CreatedSince", ago,
+                                      "Size", size, "CreatedAt", "");
+                int r = fmt_row(f, o, e);
+                json_decref(o);
+                return r;
         }
-        human_size(img->size, size, sizeof(size));
-        human_ago(img->created, ago, sizeof(ago));
-        if (a->digests)
-                printf("%-40s %-16s %-72s %-14s %-20s %s\n", repo, tag, digest_for(img, repo), id,
-                       ago, size);
+        if (a->quiet)
+                table_add(&f->t, "%s", id);
+        else if (a->digests)
+                table_add(&f->t, "%s\t%s\t%s\t%s\t%s\t%s", repo, tag, digest, id, ago, size);
         else
-                printf("%-40s %-16s %-14s %-20s %s\n", repo, tag, id, ago, size);
+                table_add(&f->t, "%s\t%s\t%s\t%s\t%s", repo, tag, id, ago, size);
+        return 0;
 }
 
 int cmd_images(struct cli *c)
@@ -232,129 +302,89 @@ int cmd_images(struct cli *c)
         static const struct option opts[] = {
             {"quiet", no_argument, NULL, 'q'},        {"all", no_argument, NULL, 'a'},
             {"digests", no_argument, NULL, 'D'},      {"no-trunc", no_argument, NULL, 'T'},
-            {"filter", required_argument, NULL, 'f'}, {NULL, 0, NULL, 0}};
-        struct images_args a = {0};
+            {"filter", required_argument, NULL, 'f'}, {"format", required_argument, NULL, 'F'},
+            {NULL, 0, NULL, 0}};
+        struct images_args a = {.filters = json_object()};
         struct err *e = NULL;
         int i = cli_parse(c, "qaf:", opts, images_opt, &a);
-        if (i < 0)
+        if (i < 0) {
+                json_decref(a.filters);
                 return 125;
-        if (i + 1 == c->argc)
-                a.filter = c->argv[i]; /* `images busybox` */
-        else if (i < c->argc)
-                return cli_usage("images", "too many arguments");
-        struct store *s;
-        struct store_image **imgs = NULL;
-        size_t n = 0;
-        if (cli_store(c, &s, &e) < 0 || store_image_list(s, &imgs, &n, &e) < 0)
-                return cli_fail(&e);
-        if (!a.quiet) {
-                if (a.digests)
-                        printf("%-40s %-16s %-72s %-14s %-20s %s\n", "REPOSITORY", "TAG", "DIGEST",
-                               "IMAGE ID", "CREATED", "SIZE");
-                else
-                        printf("%-40s %-16s %-14s %-20s %s\n", "REPOSITORY", "TAG", "IMAGE ID",
-                               "CREATED", "SIZE");
         }
-        for (size_t k = 0; k < n; k++) {
-                const struct store_image *img = imgs[k];
+        if (i + 1 == c->argc) {
+                _cleanup_free_ char *kv = xasprintf("reference=%s", c->argv[i]);
+                cli_filter_add(a.filters, kv, NULL);
+        } else if (i < c->argc) {
+                json_decref(a.filters);
+                return cli_usage("images", "too many arguments");
+        }
+        _cleanup_free_ char *ftext = json_dumps(a.filters, JSON_COMPACT);
+        json_decref(a.filters);
+        _cleanup_free_ char *path = client_path("/images/json?all=%s&filters=%s",
+                                                a.all ? "1" : "0", ftext);
+        struct client *cl;
+        json_t *list = NULL;
+        if (cli_client(c, &cl, &e) < 0 || client_json(cl, "GET", path, NULL, NULL, NULL, &list, &e) < 0)
+                return cli_fail_daemon(&e);
+        static const char *const heads[] = {"ID", "IMAGE ID", "Repository", "REPOSITORY",
+                                            "Tag", "TAG", "Digest", "DIGEST",
+                                            "CreatedSince", "CREATED", "CreatedAt", "CREATED AT",
+                                            "Size", "SIZE", NULL};
+        struct fmt f = {0};
+        if (a.format && fmt_begin(&f, a.format, heads, &e) < 0) {
+                json_decref(list);
+                return cli_fail(&e);
+        }
+        if (!a.quiet && !a.format) {
+                if (a.digests)
+                        table_add(&f.t, "REPOSITORY\tTAG\tDIGEST\tIMAGE ID\tCREATED\tSIZE");
+                else
+                        table_add(&f.t, "REPOSITORY\tTAG\tIMAGE ID\tCREATED\tSIZE");
+        }
+        size_t k, t;
+        json_t *img, *v;
+        int rc = 0;
+        json_array_foreach(list, k, img)
+        {
+                json_t *tags = json_object_get(img, "RepoTags");
                 int shown = 0;
-                for (size_t t = 0; t < img->n_tags; t++) {
-                        _cleanup_free_ char *fam = ref_familiar(img->repo_tags[t]);
-                        if (!matches_filter(fam, a.filter))
+                json_array_foreach(tags, t, v)
+                {
+                        const char *rt = json_string_value(v);
+                        if (rt == NULL || !strcmp(rt, "<none>:<none>"))
                                 continue;
                         char repo[512];
                         const char *tag;
-                        split_tag(fam, repo, sizeof(repo), &tag);
-                        images_row(&a, img, repo, tag);
+                        split_tag(rt, repo, sizeof(repo), &tag);
+                        if (images_row(&a, &f, img, repo, tag, &e) < 0)
+                                rc = cli_fail(&e);
                         shown = 1;
-                        if (a.quiet)
-                                break;
                 }
                 /* pulled by digest only: the repository, with no tag (as docker) */
-                for (size_t t = 0; !shown && img->n_tags == 0 && t < img->n_digests; t++) {
-                        _cleanup_free_ char *fam = ref_familiar(img->repo_digests[t]);
-                        char *at = strchr(fam, '@');
-                        if (at)
-                                *at = '\0';
-                        if (!matches_filter(fam, a.filter))
+                json_array_foreach(json_object_get(img, "RepoDigests"), t, v)
+                {
+                        if (shown)
+                                break;
+                        const char *rd = json_string_value(v);
+                        if (rd == NULL || !strchr(rd, '@') || !strncmp(rd, "<none>", 6))
                                 continue;
-                        images_row(&a, img, fam, "<none>");
-                        shown = a.quiet;
+                        _cleanup_free_ char *repo = xstrndup(rd, (size_t)(strchr(rd, '@') - rd));
+                        if (images_row(&a, &f, img, repo, "<none>", &e) < 0)
+                                rc = cli_fail(&e);
+                        shown = 1;
                 }
-                if (!shown && img->n_tags == 0 && img->n_digests == 0 && a.filter == NULL)
-                        images_row(&a, img, "<none>", "<none>");
-                store_image_free(imgs[k]);
+                if (!shown && images_row(&a, &f, img, "<none>", "<none>", &e) < 0)
+                        rc = cli_fail(&e);
         }
-        free(imgs);
-        return 0;
+        json_decref(list);
+        if (a.format)
+                fmt_end(&f);
+        else
+                table_flush(&f.t);
+        return rc;
 }
 
 /* ---- inspect / history ---- */
-
-static json_t *load_config(struct store *s, const struct store_image *img, struct err **e)
-{
-        _cleanup_free_ char *text = NULL;
-        size_t len;
-        if (store_blob_read(s, img->id, 16 << 20, &text, &len, e) < 0)
-                return NULL;
-        json_error_t je;
-        json_t *cfg = json_loadb(text, len, 0, &je);
-        if (cfg == NULL)
-                err_new(e, 0, "image %s: bad config JSON: %s", img->id, je.text);
-        return cfg;
-}
-
-static json_t *strings_familiar(char *const *v, size_t n)
-{
-        json_t *a = json_array();
-        for (size_t i = 0; i < n; i++) {
-                char *f = ref_familiar(v[i]);
-                json_array_append_new(a, json_string(f));
-                free(f);
-        }
-        return a;
-}
-
-/* Docker's image inspect object, from the store and the config blob. */
-static json_t *inspect_json(struct store *s, const struct store_image *img, struct err **e)
-{
-        json_t *cfg = load_config(s, img, e);
-        if (cfg == NULL)
-                return NULL;
-        json_t *o = json_object();
-        json_object_set_new(o, "Id", json_string(img->id));
-        json_object_set_new(o, "RepoTags", strings_familiar(img->repo_tags, img->n_tags));
-        json_object_set_new(o, "RepoDigests", strings_familiar(img->repo_digests, img->n_digests));
-        json_object_set_new(o, "Parent", json_string(""));
-        json_object_set_new(o, "Comment",
-                            json_string(json_string_value(json_object_get(cfg, "comment")) ?: ""));
-        json_object_set_new(o, "Created",
-                            json_string(json_string_value(json_object_get(cfg, "created")) ?: ""));
-        json_object_set_new(
-            o, "DockerVersion",
-            json_string(json_string_value(json_object_get(cfg, "docker_version")) ?: ""));
-        json_object_set_new(o, "Author",
-                            json_string(json_string_value(json_object_get(cfg, "author")) ?: ""));
-        json_t *config = json_object_get(cfg, "config");
-        json_object_set(o, "Config", config ? config : json_null());
-        json_object_set_new(
-            o, "Architecture",
-            json_string(json_string_value(json_object_get(cfg, "architecture")) ?: ""));
-        const char *variant = json_string_value(json_object_get(cfg, "variant"));
-        if (variant)
-                json_object_set_new(o, "Variant", json_string(variant));
-        json_object_set_new(o, "Os",
-                            json_string(json_string_value(json_object_get(cfg, "os")) ?: ""));
-        json_object_set_new(o, "Size", json_integer(img->size));
-        json_object_set_new(o, "VirtualSize", json_integer(img->size));
-        json_t *layers = json_object_get(json_object_get(cfg, "rootfs"), "diff_ids");
-        json_object_set_new(
-            o, "RootFS",
-            json_pack("{s:s,s:O}", "Type", "layers", "Layers", layers ? layers : json_array()));
-        json_object_set_new(o, "Metadata", json_pack("{s:s}", "LastTagTime", ""));
-        json_decref(cfg);
-        return o;
-}
 
 static int format_opt(void *data, int opt, const char *arg)
 {
@@ -363,10 +393,31 @@ static int format_opt(void *data, int opt, const char *arg)
         return 0;
 }
 
-int cmd_inspect(struct cli *c)
+/* Print inspect objects: an indented JSON array, or one --format line each. */
+int print_inspect(json_t *out, const char *format, struct err **e)
+{
+        if (format == NULL) {
+                json_dumpf(out, stdout, JSON_INDENT(4) | JSON_PRESERVE_ORDER);
+                putchar('\n');
+                return 0;
+        }
+        struct fmt f;
+        if (fmt_begin(&f, format, NULL, e) < 0)
+                return -1;
+        size_t i;
+        json_t *o;
+        json_array_foreach(out, i, o) if (fmt_row(&f, o, e) < 0)
+        {
+                fmt_end(&f);
+                return -1;
+        }
+        fmt_end(&f);
+        return 0;
+}
+
+int cmd_image_inspect(struct cli *c)
 {
         static const struct option opts[] = {{"format", required_argument, NULL, 'f'},
-                                             {"type", required_argument, NULL, 't'},
                                              {NULL, 0, NULL, 0}};
         const char *format = NULL;
         struct err *e = NULL;
@@ -375,124 +426,123 @@ int cmd_inspect(struct cli *c)
                 return 125;
         if (i >= c->argc)
                 return cli_usage(c->argv[0], "at least one image is required");
-        struct store *s;
-        if (cli_store(c, &s, &e) < 0)
-                return cli_fail(&e);
+        struct client *cl;
+        if (cli_client(c, &cl, &e) < 0)
+                return cli_fail_daemon(&e);
         json_t *out = json_array();
         int rc = 0;
         for (; i < c->argc; i++) {
-                struct store_image *img = NULL;
+                _cleanup_free_ char *path = client_path("/images/%s/json", c->argv[i]);
                 json_t *o = NULL;
-                _cleanup_free_ char *norm = NULL;
-                struct image_ref *ref = NULL;
-                /* a name is normalized; anything that is not a valid name is tried as an id */
-                const char *key = c->argv[i];
-                if (ref_parse(key, &ref, NULL) == 0) {
-                        norm = ref_string(ref);
-                        ref_free(ref);
-                }
-                if ((norm == NULL || store_image_get(s, norm, &img, NULL) < 0) &&
-                    store_image_get(s, key, &img, &e) < 0) {
-                        err_free(&e);
-                        err_new(&e, 0, "no such image: %s", key);
-                        rc = cli_fail(&e);
+                if (client_json(cl, "GET", path, NULL, NULL, NULL, &o, &e) < 0) {
+                        rc = cli_fail_daemon(&e);
                         continue;
-                }
-                o = inspect_json(s, img, &e);
-                store_image_free(img);
-                if (o == NULL) {
-                        rc = cli_fail(&e);
-                        continue;
-                }
-                if (format) {
-                        char *text = NULL;
-                        if (format_render(format, o, &text, &e) < 0) {
-                                json_decref(o);
-                                json_decref(out);
-                                return cli_fail(&e);
-                        }
-                        printf("%s\n", text);
-                        free(text);
                 }
                 json_array_append_new(out, o);
         }
-        if (!format) {
-                json_dumpf(out, stdout, JSON_INDENT(4));
-                putchar('\n');
-        }
+        if ((json_array_size(out) || !format) && print_inspect(out, format, &e) < 0)
+                rc = cli_fail(&e);
         json_decref(out);
         return rc;
 }
 
-/* Resolve a user's name or id to an image (one error line if none). */
-static int find_image(struct store *s, const char *key, struct store_image **img, char **norm_out,
-                      struct err **e)
+struct history_args {
+        int quiet, no_trunc, human;
+        const char *format;
+};
+
+static int history_opt(void *data, int opt, const char *arg)
 {
-        struct image_ref *ref = NULL;
-        _cleanup_free_ char *norm = NULL;
-        if (ref_parse(key, &ref, NULL) == 0) {
-                norm = ref_string(ref);
-                ref_free(ref);
-                if (store_image_get(s, norm, img, NULL) == 0) {
-                        if (norm_out)
-                                *norm_out = TAKE_PTR(norm);
-                        return 0;
-                }
-        }
-        if (store_image_get(s, key, img, NULL) == 0)
-                return 0;
-        return err_new(e, 0, "no such image: %s", key);
+        struct history_args *a = data;
+        if (opt == 'q')
+                a->quiet = 1;
+        else if (opt == 'T')
+                a->no_trunc = 1;
+        else if (opt == 'H')
+                a->human = !arg || strcmp(arg, "false");
+        else if (opt == 'F')
+                a->format = arg;
+        return 0;
 }
 
 int cmd_history(struct cli *c)
 {
         static const struct option opts[] = {{"quiet", no_argument, NULL, 'q'},
                                              {"no-trunc", no_argument, NULL, 'T'},
+                                             {"human", optional_argument, NULL, 'H'},
+                                             {"format", required_argument, NULL, 'F'},
                                              {NULL, 0, NULL, 0}};
-        int quiet = 0;
+        struct history_args a = {.human = 1};
         struct err *e = NULL;
-        int i = cli_parse(c, "qH", opts, flag_quiet, &quiet);
+        int i = cli_parse(c, "qH", opts, history_opt, &a);
         if (i < 0)
                 return 125;
         if (i + 1 != c->argc)
                 return cli_usage("history", "exactly one image is required");
-        struct store *s;
-        struct store_image *img = NULL;
-        if (cli_store(c, &s, &e) < 0 || find_image(s, c->argv[i], &img, NULL, &e) < 0)
-                return cli_fail(&e);
-        json_t *cfg = load_config(s, img, &e);
-        if (cfg == NULL) {
-                store_image_free(img);
+        struct client *cl;
+        json_t *list = NULL;
+        _cleanup_free_ char *path = client_path("/images/%s/history", c->argv[i]);
+        if (cli_client(c, &cl, &e) < 0 || client_json(cl, "GET", path, NULL, NULL, NULL, &list, &e) < 0)
+                return cli_fail_daemon(&e);
+        static const char *const heads[] = {"ID", "IMAGE", "CreatedSince", "CREATED",
+                                            "CreatedBy", "CREATED BY", "Size", "SIZE",
+                                            "Comment", "COMMENT", NULL};
+        struct fmt f = {0};
+        if (a.format && fmt_begin(&f, a.format, heads, &e) < 0) {
+                json_decref(list);
                 return cli_fail(&e);
         }
-        if (!quiet)
-                printf("%-14s %-20s %-45s %-10s %s\n", "IMAGE", "CREATED", "CREATED BY", "SIZE",
-                       "COMMENT");
-        json_t *hist = json_object_get(cfg, "history");
-        size_t n = json_array_size(hist);
-        /* newest first; the top entry carries the image id, the rest <missing> */
-        for (size_t k = n; k-- > 0;) {
-                json_t *h = json_array_get(hist, k);
-                char id[16] = "<missing>", ago[48] = "", size[16] = "0B";
-                if (k == n - 1)
-                        snprintf(id, sizeof(id), "%.12s", digest_hex(img->id));
-                if (quiet) {
-                        printf("%s\n", id);
+        if (!a.quiet && !a.format)
+                table_add(&f.t, "IMAGE\tCREATED\tCREATED BY\tSIZE\tCOMMENT");
+        size_t k;
+        json_t *h;
+        int rc = 0;
+        json_array_foreach(list, k, h)
+        {
+                const char *hid = json_string_value(json_object_get(h, "Id")) ?: "<missing>";
+                char idbuf[16], ago[48], size[16];
+                const char *id = !strcmp(hid, "<missing>") || a.no_trunc ? hid : short_id(hid, idbuf);
+                if (a.quiet) {
+                        table_add(&f.t, "%s", id);
                         continue;
                 }
-                struct tm tm = {0};
-                const char *created = json_string_value(json_object_get(h, "created"));
-                if (created && strptime(created, "%Y-%m-%dT%H:%M:%S", &tm))
-                        human_ago((int64_t)timegm(&tm), ago, sizeof(ago));
-                const char *by = json_string_value(json_object_get(h, "created_by")) ?: "";
-                printf("%-14s %-20s %-45.45s %-10s %s\n", id, ago, by, size,
-                       json_string_value(json_object_get(h, "comment")) ?: "");
+                int64_t created = json_integer_value(json_object_get(h, "Created"));
+                int64_t sz = json_integer_value(json_object_get(h, "Size"));
+                if (a.human) {
+                        human_ago(created, ago, sizeof(ago));
+                        human_size(sz, size, sizeof(size));
+                } else {
+                        struct tm tm;
+                        time_t tt = (time_t)created;
+                        strftime(ago, sizeof(ago), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&tt, &tm));
+                        snprintf(size, sizeof(size), "%lld", (long long)sz);
+                }
+                const char *by = json_string_value(json_object_get(h, "CreatedBy")) ?: "";
+                _cleanup_free_ char *shown = xstrdup(by);
+                /* tabs and newlines would break the table */
+                for (char *p = shown; *p; p++)
+                        if (*p == '\t' || *p == '\n')
+                                *p = ' ';
+                if (!a.no_trunc && strlen(shown) > 45)
+                        strcpy(shown + 44, "…");
+                const char *comment = json_string_value(json_object_get(h, "Comment")) ?: "";
+                if (a.format) {
+                        json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s}", "ID", id, "CreatedSince",
+                                              ago, "CreatedBy", shown, "Size", size, "Comment",
+                                              comment);
+                        if (fmt_row(&f, o, &e) < 0)
+                                rc = cli_fail(&e);
+                        json_decref(o);
+                        continue;
+                }
+                table_add(&f.t, "%s\t%s\t%s\t%s\t%s", id, ago, shown, size, comment);
         }
-        if (n == 0 && !quiet)
-                printf("%-14.12s %-20s %-45s %-10s %s\n", digest_hex(img->id), "", "", "", "");
-        json_decref(cfg);
-        store_image_free(img);
-        return 0;
+        json_decref(list);
+        if (a.format)
+                fmt_end(&f);
+        else
+                table_flush(&f.t);
+        return rc;
 }
 
 int cmd_tag(struct cli *c)
@@ -504,85 +554,59 @@ int cmd_tag(struct cli *c)
                 return 125;
         if (i + 2 != c->argc)
                 return cli_usage("tag", "needs SOURCE and TARGET");
-        struct store *s;
-        struct store_image *img = NULL;
         struct image_ref *dst = NULL;
-        _cleanup_free_ char *norm = NULL;
-        if (cli_store(c, &s, &e) < 0 || find_image(s, c->argv[i], &img, NULL, &e) < 0 ||
-            parse_ref(c->argv[i + 1], &norm, &dst, &e) < 0)
-                goto fail;
-        if (dst->tag == NULL) {
+        if (ref_parse(c->argv[i + 1], &dst, &e) < 0)
+                return cli_fail(&e);
+        if (dst->tag == NULL || dst->digest) {
+                ref_free(dst);
                 err_new(&e, 0, "tag %s: a target with a digest is not allowed", c->argv[i + 1]);
-                goto fail;
+                return cli_fail(&e);
         }
-        if (store_tag(s, norm, img->id, &e) < 0)
-                goto fail;
+        _cleanup_free_ char *name = ref_name(dst);
+        _cleanup_free_ char *fam = ref_familiar(name);
+        _cleanup_free_ char *path =
+            client_path("/images/%s/tag?repo=%s&tag=%s", c->argv[i], fam, dst->tag);
         ref_free(dst);
-        store_image_free(img);
+        struct client *cl;
+        if (cli_client(c, &cl, &e) < 0 || client_json(cl, "POST", path, NULL, NULL, NULL, NULL, &e) < 0)
+                return cli_fail_daemon(&e);
         return 0;
-fail:
-        ref_free(dst);
-        store_image_free(img);
-        return cli_fail(&e);
 }
 
 /* ---- rmi / prune ---- */
 
-/* Remove one name, and the image once no name is left (or any with -f). */
-static int remove_one(struct store *s, const char *key, int force, int64_t *freed, struct err **e)
+static void print_deleted(json_t *list)
 {
-        struct store_image *img = NULL;
-        _cleanup_free_ char *norm = NULL;
-        if (find_image(s, key, &img, &norm, e) < 0)
-                return -1;
-        int r = 0;
-        if (norm) {
-                _cleanup_free_ char *fam = ref_familiar(norm);
-                r = store_untag(s, norm, e);
-                if (r == 0)
-                        printf("Untagged: %s\n", fam);
-                if (r < 0 || img->n_tags > 1)
-                        goto out;
-        } else if (img->n_tags > 1 && !force) {
-                r = err_new(e, 0,
-                            "conflict: unable to delete %.12s (must be forced) - image is "
-                            "referenced in multiple repositories",
-                            digest_hex(img->id));
-                goto out;
+        size_t k;
+        json_t *v;
+        json_array_foreach(list, k, v)
+        {
+                const char *u = json_string_value(json_object_get(v, "Untagged"));
+                const char *d = json_string_value(json_object_get(v, "Deleted"));
+                if (u)
+                        printf("Untagged: %s\n", u);
+                if (d)
+                        printf("Deleted: %s\n", d);
         }
-        for (size_t k = 0; k < img->n_tags && !norm; k++) {
-                _cleanup_free_ char *fam = ref_familiar(img->repo_tags[k]);
-                if ((r = store_untag(s, img->repo_tags[k], e)) < 0)
-                        goto out;
-                printf("Untagged: %s\n", fam);
-        }
-        for (size_t k = 0; k < img->n_digests; k++) {
-                _cleanup_free_ char *fam = ref_familiar(img->repo_digests[k]);
-                if ((r = store_untag(s, img->repo_digests[k], e)) < 0)
-                        goto out;
-                printf("Untagged: %s\n", fam);
-        }
-        if ((r = store_image_remove(s, img->id, e)) == 0) {
-                printf("Deleted: %s\n", img->id);
-                if (freed)
-                        *freed += img->size;
-        }
-out:
-        store_image_free(img);
-        return r;
 }
 
 struct rmi_args {
-        int force, all;
+        int force, all, no_prune;
+        json_t *filters;
 };
 
 static int rmi_opt(void *data, int opt, const char *arg)
 {
         struct rmi_args *a = data;
+        struct err *e = NULL;
         if (opt == 'f')
                 a->force = 1;
         else if (opt == 'a')
                 a->all = 1;
+        else if (opt == 'N')
+                a->no_prune = 1;
+        else if (opt == 'F' && cli_filter_add(a->filters, arg, &e) < 0)
+                return cli_fail(&e), -1;
         return 0;
 }
 
@@ -598,13 +622,22 @@ int cmd_rmi(struct cli *c)
                 return 125;
         if (i >= c->argc)
                 return cli_usage(c->argv[0], "at least one image is required");
-        struct store *s;
-        if (cli_store(c, &s, &e) < 0)
-                return cli_fail(&e);
+        struct client *cl;
+        if (cli_client(c, &cl, &e) < 0)
+                return cli_fail_daemon(&e);
         int rc = 0;
-        for (; i < c->argc; i++)
-                if (remove_one(s, c->argv[i], a.force, NULL, &e) < 0)
-                        rc = cli_fail(&e);
+        for (; i < c->argc; i++) {
+                _cleanup_free_ char *path =
+                    client_path("/images/%s?force=%s&noprune=%s", c->argv[i], a.force ? "1" : "0",
+                                a.no_prune ? "1" : "0");
+                json_t *list = NULL;
+                if (client_json(cl, "DELETE", path, NULL, NULL, NULL, &list, &e) < 0) {
+                        rc = cli_fail_daemon(&e);
+                        continue;
+                }
+                print_deleted(list);
+                json_decref(list);
+        }
         return rc;
 }
 
@@ -614,48 +647,51 @@ static int cmd_prune(struct cli *c)
                                              {"force", no_argument, NULL, 'f'},
                                              {"filter", required_argument, NULL, 'F'},
                                              {NULL, 0, NULL, 0}};
-        struct rmi_args a = {0};
+        struct rmi_args a = {.filters = json_object()};
         struct err *e = NULL;
         int i = cli_parse(c, "af", opts, rmi_opt, &a);
-        if (i < 0)
-                return 125;
-        if (i < c->argc)
-                return cli_usage("image prune", "unexpected argument %s", c->argv[i]);
-        struct store *s;
-        struct store_image **imgs = NULL;
-        size_t n = 0;
-        if (cli_store(c, &s, &e) < 0 || store_image_list(s, &imgs, &n, &e) < 0)
-                return cli_fail(&e);
-        /* no containers exist yet: -a removes every image, else dangling ones */
-        int64_t freed = 0;
-        int rc = 0, header = 0;
-        for (size_t k = 0; k < n; k++) {
-                if ((a.all || imgs[k]->n_tags == 0) && !header) {
-                        printf("Deleted Images:\n");
-                        header = 1;
-                }
-                if ((a.all || imgs[k]->n_tags == 0) &&
-                    remove_one(s, imgs[k]->id, 1, &freed, &e) < 0)
-                        rc = cli_fail(&e);
-                store_image_free(imgs[k]);
+        if (i < 0 || i < c->argc) {
+                json_decref(a.filters);
+                return i < 0 ? 125 : cli_usage("image prune", "unexpected argument %s", c->argv[i]);
         }
-        free(imgs);
+        if (!a.force && !cli_confirm(a.all ? "WARNING! This will remove all images without at "
+                                             "least one container associated to them."
+                                           : "WARNING! This will remove all dangling images.")) {
+                json_decref(a.filters);
+                return 0;
+        }
+        if (a.all)
+                cli_filter_add(a.filters, "dangling=false", NULL);
+        _cleanup_free_ char *ftext = json_dumps(a.filters, JSON_COMPACT);
+        json_decref(a.filters);
+        _cleanup_free_ char *path = client_path("/images/prune?filters=%s", ftext);
+        struct client *cl;
+        json_t *res = NULL;
+        if (cli_client(c, &cl, &e) < 0 || client_json(cl, "POST", path, NULL, NULL, NULL, &res, &e) < 0)
+                return cli_fail_daemon(&e);
+        json_t *del = json_object_get(res, "ImagesDeleted");
+        if (json_array_size(del)) {
+                printf("Deleted Images:\n");
+                print_deleted(del);
+                printf("\n");
+        }
         char size[16];
-        human_size(freed, size, sizeof(size));
-        printf("%sTotal reclaimed space: %s\n", header ? "\n" : "", size);
-        return rc;
+        human_size(json_integer_value(json_object_get(res, "SpaceReclaimed")), size, sizeof(size));
+        printf("Total reclaimed space: %s\n", size);
+        json_decref(res);
+        return 0;
 }
 
-int cmd_image(struct cli *c)
+static int cmd_image(struct cli *c)
 {
         static const struct {
                 const char *name;
                 int (*fn)(struct cli *);
         } sub[] = {
-            {"inspect", cmd_inspect}, {"ls", cmd_images},  {"list", cmd_images},
-            {"rm", cmd_rmi},          {"remove", cmd_rmi}, {"prune", cmd_prune},
-            {"pull", cmd_pull},       {"push", cmd_push},  {"tag", cmd_tag},
-            {"history", cmd_history}, {"save", cmd_save},  {"load", cmd_load},
+            {"inspect", cmd_image_inspect}, {"ls", cmd_images},  {"list", cmd_images},
+            {"rm", cmd_rmi},                {"remove", cmd_rmi}, {"prune", cmd_prune},
+            {"pull", cmd_pull},             {"push", cmd_push},  {"tag", cmd_tag},
+            {"history", cmd_history},       {"save", cmd_save},  {"load", cmd_load},
             {"import", cmd_import},
         };
         if (c->argc < 2)
@@ -669,3 +705,19 @@ int cmd_image(struct cli *c)
         }
         return cli_usage("image", "unknown subcommand %s", c->argv[1]);
 }
+
+const struct cli_command image_commands[] = {
+    {"pull", cmd_pull, "Download an image from a registry"},
+    {"push", cmd_push, "Upload an image to a registry"},
+    {"images", cmd_images, "List images"},
+    {"image", cmd_image, "Manage images (inspect, ls, rm, prune, tag, history, ...)"},
+    {"history", cmd_history, "Show an image's history"},
+    {"tag", cmd_tag, "Give an image another name"},
+    {"rmi", cmd_rmi, "Remove images"},
+    {"save", cmd_save, "Write images to a tar archive"},
+    {"load", cmd_load, "Read images from a tar archive"},
+    {"import", cmd_import, "Make an image from a root filesystem tarball"},
+    {"login", cmd_login, "Log in to a registry"},
+    {"logout", cmd_logout, "Log out of a registry"},
+    {NULL, NULL, NULL},
+};

@@ -1,5 +1,8 @@
 /*
- * barge: the client's entry point: global options, then a command.
+ * barge: the client's entry point: global options (-H, -D, -v, --help),
+ * then a command from the groups' tables (cli.h).  Also the helpers every
+ * command shares: option parsing, the connection, error lines, and
+ * Docker's human-readable sizes and times.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,30 +14,15 @@
 #include "../common/util.h"
 #include "cli.h"
 
-static const struct {
-        const char *name;
-        int (*fn)(struct cli *);
-        const char *help;
-} commands[] = {
-    {"pull", cmd_pull, "Download an image from a registry"},
-    {"push", cmd_push, "Upload an image to a registry"},
-    {"images", cmd_images, "List images"},
-    {"image", cmd_image, "Manage images (inspect, ls, rm, prune, tag, history, ...)"},
-    {"inspect", cmd_inspect, "Show an image's details as JSON"},
-    {"history", cmd_history, "Show an image's history"},
-    {"tag", cmd_tag, "Give an image another name"},
-    {"rmi", cmd_rmi, "Remove images"},
-    {"save", cmd_save, "Write images to a tar archive"},
-    {"load", cmd_load, "Read images from a tar archive"},
-    {"import", cmd_import, "Make an image from a root filesystem tarball"},
-    {"login", cmd_login, "Log in to a registry"},
-    {"logout", cmd_logout, "Log out of a registry"},
-};
+#define BARGE_VERSION "0.1.0"
+
+static const struct cli_command *const groups[] = {image_commands, container_commands,
+                                                   system_commands};
 
 int cli_parse(struct cli *c, const char *shortopts, const struct option *opts, cli_opt_fn fn,
               void *data)
 {
-        char spec[64];
+        char spec[128];
         snprintf(spec, sizeof(spec), "+:%s", shortopts);
         optind = 0;
         opterr = 0;
@@ -53,12 +41,26 @@ int cli_parse(struct cli *c, const char *shortopts, const struct option *opts, c
         return optind;
 }
 
-int cli_store(struct cli *c, struct store **s, struct err **e)
+int cli_client(struct cli *c, struct client **out, struct err **e)
 {
-        if (c->store == NULL && store_open(c->root, &c->store, e) < 0)
+        if (c->client == NULL && client_open(c->host, &c->client, e) < 0)
                 return -1;
-        *s = c->store;
+        *out = c->client;
         return 0;
+}
+
+int cli_fail_daemon(struct err **e)
+{
+        /* daemon errors and "Cannot connect" print as docker prints them,
+         * without the program prefix */
+        const char *m = *e ? (*e)->msg : "unknown error";
+        if (str_has_prefix(m, "Error response from daemon: ") ||
+            str_has_prefix(m, "Cannot connect to the barge daemon"))
+                fprintf(stderr, "%s\n", m);
+        else
+                log_error("%s", m);
+        err_free(e);
+        return 1;
 }
 
 void human_size(int64_t bytes, char *buf, size_t n)
@@ -83,6 +85,8 @@ void human_ago(int64_t t, char *buf, size_t n)
         }
         if (d < 1)
                 snprintf(buf, n, "Less than a second ago");
+        else if (d == 1)
+                snprintf(buf, n, "1 second ago");
         else if (d < 60)
                 snprintf(buf, n, "%lld seconds ago", (long long)d);
         else if (d < 120)
@@ -105,83 +109,87 @@ void human_ago(int64_t t, char *buf, size_t n)
 
 static void usage(void)
 {
-        printf("usage: barge [OPTIONS] COMMAND\n\nA container engine.\n\nCommands:\n");
-        for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
-                printf("  %-9s %s\n", commands[i].name, commands[i].help);
+        printf("usage: barge [OPTIONS] COMMAND\n\nA container engine (client of barged).\n\n"
+               "Commands:\n");
+        for (size_t g = 0; g < ARRAY_SIZE(groups); g++)
+                for (const struct cli_command *k = groups[g]; k->name; k++)
+                        if (k->help)
+                                printf("  %-10s %s\n", k->name, k->help);
         printf("\nOptions:\n"
-               "  --root DIR                 image store (default " STORE_DEFAULT_ROOT ")\n"
-               "  --registry-mirror URL      mirror for docker.io references\n"
-               "  --insecure-registry HOST   allow plain HTTP to HOST[:PORT] (repeatable)\n"
-               "  --platform OS/ARCH         platform for pulls (default: this host's)\n"
-               "  --debug                    more logging\n");
+               "  -H, --host ADDR   daemon socket (unix:///path or tcp://host:port; default\n"
+               "                    $BARGE_HOST, $DOCKER_HOST, unix:///run/barge/barge.sock)\n"
+               "  -D, --debug       more logging\n"
+               "  -v, --version     print the version\n");
 }
 
-enum { G_ROOT = 256, G_MIRROR, G_INSECURE, G_PLATFORM, G_DEBUG, G_VERSION };
+enum { G_DAEMON_FLAG = 256 };
 
 int main(int argc, char **argv)
 {
         static const struct option opts[] = {
-            {"root", required_argument, NULL, G_ROOT},
-            {"registry-mirror", required_argument, NULL, G_MIRROR},
-            {"insecure-registry", required_argument, NULL, G_INSECURE},
-            {"platform", required_argument, NULL, G_PLATFORM},
-            {"debug", no_argument, NULL, G_DEBUG},
-            {"version", no_argument, NULL, G_VERSION},
+            {"host", required_argument, NULL, 'H'},
+            {"debug", no_argument, NULL, 'D'},
+            {"version", no_argument, NULL, 'v'},
             {"help", no_argument, NULL, 'h'},
+            /* options that moved to the daemon: refused with a pointer there */
+            {"root", required_argument, NULL, G_DAEMON_FLAG},
+            {"registry-mirror", required_argument, NULL, G_DAEMON_FLAG},
+            {"insecure-registry", required_argument, NULL, G_DAEMON_FLAG},
+            {"platform", required_argument, NULL, G_DAEMON_FLAG},
             {NULL, 0, NULL, 0},
         };
-        struct cli c = {.root = STORE_DEFAULT_ROOT};
+        struct cli c = {0};
         cli_common_init("barge", 125);
         opterr = 0;
-        int opt;
-        while ((opt = getopt_long(argc, argv, "+hv", opts, NULL)) != -1) {
+        int opt, li = -1;
+        while ((opt = getopt_long(argc, argv, "+:H:Dvh", opts, &li)) != -1) {
                 switch (opt) {
-                case G_ROOT:
-                        c.root = optarg;
+                case 'H':
+                        c.host = optarg;
                         break;
-                case G_MIRROR:
-                        c.reg.mirror = optarg;
-                        break;
-                case G_INSECURE:
-                        if (c.n_insecure + 1 >= (int)ARRAY_SIZE(c.insecure)) {
-                                log_error("too many --insecure-registry options");
-                                return 125;
-                        }
-                        c.insecure[c.n_insecure++] = optarg;
-                        break;
-                case G_PLATFORM:
-                        c.reg.platform = optarg;
-                        break;
-                case G_DEBUG:
+                case 'D':
                         log_set_level(LOG_DEBUG);
                         break;
-                case G_VERSION:
                 case 'v':
-                        printf("barge version 0.1.0\n");
+                        printf("barge version " BARGE_VERSION "\n");
                         return 0;
                 case 'h':
                         usage();
                         return 0;
+                case G_DAEMON_FLAG:
+                        if (!strcmp(opts[li].name, "platform"))
+                                log_error("--platform is an option of the command now "
+                                          "(barge pull --platform, barge run --platform)");
+                        else
+                                log_error("--%s is a daemon option now: give it to barged "
+                                          "(barge talks to barged over its API)",
+                                          opts[li].name);
+                        return 125;
+                case ':':
+                        log_error("flag %s needs a value (see 'barge --help')", argv[optind - 1]);
+                        return 125;
                 default:
                         log_error("unknown flag %s (see 'barge --help')", argv[optind - 1]);
                         return 125;
                 }
         }
-        c.reg.insecure = c.insecure;
         if (optind >= argc) {
                 usage();
                 return 125;
         }
         c.argv = argv + optind;
         c.argc = argc - optind;
-        int rc = -1;
-        for (size_t i = 0; i < ARRAY_SIZE(commands) && rc < 0; i++)
-                if (!strcmp(c.argv[0], commands[i].name))
-                        rc = commands[i].fn(&c);
-        if (rc < 0) {
+        const struct cli_command *cmd = NULL;
+        for (size_t g = 0; g < ARRAY_SIZE(groups) && !cmd; g++)
+                for (const struct cli_command *k = groups[g]; k->name && !cmd; k++)
+                        if (!strcmp(c.argv[0], k->name))
+                                cmd = k;
+        if (cmd == NULL) {
                 log_error("'%s' is not a barge command (see 'barge --help')", c.argv[0]);
-                rc = 125;
+                return 125;
         }
-        store_close(c.store);
+        int rc = cmd->fn(&c);
+        client_close(c.client);
+        fflush(stdout);
         return rc;
 }

@@ -24,6 +24,7 @@ void progress_init(struct progress *p, int quiet)
 {
         memset(p, 0, sizeof(*p));
         p->quiet = quiet;
+        p->out = stdout;
         p->tty = isatty(STDOUT_FILENO);
 }
 
@@ -53,15 +54,15 @@ static void format_line(const struct progress_item *it, long long now, char *buf
 static void redraw(struct progress *p, long long now)
 {
         if (p->drawn)
-                printf("\033[%zuA", p->drawn);
+                fprintf(p->out, "\033[%zuA", p->drawn);
         for (size_t i = 0; i < p->n; i++) {
                 char line[256];
                 format_line(&p->items[i], now, line, sizeof(line));
-                printf("\033[2K%s\n", line);
+                fprintf(p->out, "\033[2K%s\n", line);
         }
         p->drawn = p->n;
         p->last_draw = now;
-        fflush(stdout);
+        fflush(p->out);
 }
 
 void progress_update(void *ctx, const char *id, const char *status, int64_t current, int64_t total)
@@ -89,8 +90,8 @@ void progress_update(void *ctx, const char *id, const char *status, int64_t curr
                 if (changed || now - p->last_draw >= 100)
                         redraw(p, now);
         } else if (changed) {
-                printf("%s: %s\n", it->id, it->status);
-                fflush(stdout);
+                fprintf(p->out, "%s: %s\n", it->id, it->status);
+                fflush(p->out);
         }
 }
 

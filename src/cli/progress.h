@@ -3,6 +3,7 @@
 #define BARGE_CLI_PROGRESS_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 struct progress_item {
@@ -16,6 +17,7 @@ struct progress {
         struct progress_item items[128];
         size_t n, drawn;
         int tty, quiet;
+        FILE *out; /* stdout; stderr when run pulls a missing image */
         long long last_draw;
 };
 

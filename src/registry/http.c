@@ -478,6 +478,11 @@ static void load_creds(struct reg_client *c)
         if (c->creds_loaded)
                 return;
         c->creds_loaded = 1;
+        if (c->o && c->o->username) {
+                c->user = xstrdup(c->o->username);
+                c->pass = xstrdup(c->o->password ? c->o->password : "");
+                return;
+        }
         _cleanup_free_ char *file = reg_auth_file(c->o);
         _cleanup_err_ struct err *e = NULL;
         if (reg_auth_lookup(file, c->auth_host, &c->user, &c->pass, &e) < 0)
@@ -742,8 +747,14 @@ int reg_status_error(const struct reg_response *r, struct err **e, const char *w
         if (*kind && str_has_prefix(msg, kind))
                 kind = "";
         if (what)
-                return err_new(e, 0, "%s: %s%s (%ld)", what, kind, msg, r->status);
-        return err_new(e, 0, "%s%s (%ld)", kind, msg, r->status);
+                err_new(e, 0, "%s: %s%s (%ld)", what, kind, msg, r->status);
+        else
+                err_new(e, 0, "%s%s (%ld)", kind, msg, r->status);
+        /* "not there" lets barged answer 404 as dockerd does (no strerror
+         * text added to the registry's own words) */
+        if (r->status == 404 && e && *e && (*e)->code == 0)
+                (*e)->code = ENOENT;
+        return -1;
 }
 
 int reg_client_setup_easy(struct reg_client *c, CURL *h, const char *path,

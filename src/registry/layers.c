@@ -630,6 +630,8 @@ static int download_loop(struct layers *L, struct err **e)
                 pthread_mutex_unlock(&L->mu);
                 if (stop || done)
                         return 0;
+                if (L->o && L->o->cancel && __atomic_load_n(L->o->cancel, __ATOMIC_RELAXED))
+                        return err_new(e, ECANCELED, "stopped");
 
                 double now = now_s();
                 int timeout = (int)(RATE_WINDOW * 1000);

@@ -373,11 +373,10 @@ int registry_push(struct store *s, const char *refstr, const struct registry_opt
 
 /* ---- login / logout ---- */
 
-int registry_login(const char *server, const char *user, const char *password,
-                   const struct registry_opts *o, struct err **e)
+int registry_login_check(const char *server, const char *user, const char *password,
+                         const struct registry_opts *o, struct err **e)
 {
         _cleanup_free_ char *domain = reg_server_domain(server);
-        _cleanup_free_ char *file = reg_auth_file(o);
         /* the hub itself, never a mirror */
         struct registry_opts lo = o ? *o : (struct registry_opts){0};
         lo.mirror = NULL;
@@ -397,6 +396,16 @@ int registry_login(const char *server, const char *user, const char *password,
         reg_client_free(c);
         if (rc < 0)
                 return err_wrap(e, "login %s", domain);
+        return 0;
+}
+
+int registry_login(const char *server, const char *user, const char *password,
+                   const struct registry_opts *o, struct err **e)
+{
+        _cleanup_free_ char *domain = reg_server_domain(server);
+        _cleanup_free_ char *file = reg_auth_file(o);
+        if (registry_login_check(server, user, password, o, e) < 0)
+                return -1;
         if (reg_auth_update(file, domain, user, password, e) < 0)
                 return err_wrap(e, "login %s: saving credentials", domain);
         return 0;

@@ -32,6 +32,12 @@ struct registry_opts {
         const char *platform;        /* "os/arch[/variant]"; NULL: the host's */
         registry_progress_fn progress;
         void *progress_ctx;
+        /* Credentials given with the request (barged's X-Registry-Auth):
+         * when username is set they are used instead of the auth file's. */
+        const char *username, *password;
+        /* When *cancel becomes nonzero (another thread sets it: the client
+         * went away), a pull stops with ECANCELED and adds nothing. */
+        const int *cancel;
 };
 
 /* Pull `ref` into the store and tag it (name:tag, and name@digest of the
@@ -48,6 +54,10 @@ int registry_push(struct store *s, const char *ref, const struct registry_opts *
  * there were none). */
 int registry_login(const char *server, const char *user, const char *password,
                    const struct registry_opts *o, struct err **e);
+/* Only check the credentials, as registry_login does, writing nothing
+ * (barged's POST /auth: the client keeps credentials itself). */
+int registry_login_check(const char *server, const char *user, const char *password,
+                         const struct registry_opts *o, struct err **e);
 int registry_logout(const char *server, const struct registry_opts *o, struct err **e);
 
 #endif

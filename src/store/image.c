@@ -16,9 +16,11 @@
  */
 #include "internal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -553,5 +555,84 @@ int store_image_remove(struct store *s, const char *image_id, struct err **e)
                 return -1;
         for (size_t i = 0; i < g.aside.n; i++) /* no lock held for the slow part */
                 store_discard_dir(s, g.aside.v[i]);
+        return 0;
+}
+
+/* ---- garbage collection ---- */
+
+static int gc_layers_locked(struct store *s, int64_t before, struct garbage *g, int64_t *freed,
+                            struct err **e)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        if (db_prepare(s, &st, e,
+                       "SELECT chain_id, blob, size FROM layers WHERE refcount <= 0 AND added < ?"
+                       " AND chain_id NOT IN (SELECT chain_id FROM image_layers)",
+                       "i", before) < 0)
+                return -1;
+        int r;
+        while ((r = db_step(s, st, e)) == 1) {
+                strv_push(&g->layers, db_col_str(st, 0));
+                if (sqlite3_column_type(st, 1) != SQLITE_NULL)
+                        strv_push(&g->blobs, db_col_str(st, 1));
+                *freed += sqlite3_column_int64(st, 2);
+        }
+        if (r < 0)
+                return -1;
+        for (size_t i = 0; i < g->layers.n; i++)
+                if (db_run(s, e, "DELETE FROM layers WHERE chain_id = ?", "s", g->layers.v[i]) < 0)
+                        return -1;
+        return 0;
+}
+
+/* Blob files older than `before`: candidates (collect_locked keeps those in use). */
+static void gc_blob_candidates(struct store *s, int64_t before, struct garbage *g)
+{
+        _cleanup_free_ char *dir = xasprintf("%s/blobs/sha256", s->root);
+        DIR *d = opendir(dir);
+        if (d == NULL)
+                return;
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                struct stat st;
+                if (strlen(de->d_name) != 64 || fstatat(dirfd(d), de->d_name, &st, 0) < 0 ||
+                    !S_ISREG(st.st_mode) || st.st_mtime >= before)
+                        continue;
+                strv_push(&g->blobs, xasprintf("sha256:%s", de->d_name));
+        }
+        closedir(d);
+}
+
+int store_gc(struct store *s, int64_t before, int64_t *freed, struct err **e)
+{
+        __attribute__((cleanup(garbage_clear))) struct garbage g = {0};
+        int64_t bytes = 0;
+        {
+                _cleanup_unlock_ pthread_mutex_t *m = store_lock(s);
+                if (db_begin(s, e) < 0 ||
+                    db_end(s, gc_layers_locked(s, before, &g, &bytes, e), e) < 0)
+                        return -1;
+                gc_blob_candidates(s, before, &g);
+                size_t n = g.blobs.n;
+                int64_t *sizes = xcalloc(n ? n : 1, sizeof(*sizes));
+                for (size_t i = 0; i < n; i++) {
+                        sizes[i] = store_blob_size(s, g.blobs.v[i]);
+                        for (size_t k = 0; k < i; k++) /* a layer's blob is a file too */
+                                if (!strcmp(g.blobs.v[k], g.blobs.v[i]))
+                                        sizes[i] = 0;
+                }
+                int r = db_begin(s, e);
+                if (r == 0)
+                        r = db_end(s, collect_locked(s, &g, e), e);
+                for (size_t i = 0; r == 0 && i < n; i++)
+                        if (sizes[i] > 0 && !store_blob_has(s, g.blobs.v[i]))
+                                bytes += sizes[i];
+                free(sizes);
+                if (r < 0)
+                        return -1;
+        }
+        for (size_t i = 0; i < g.aside.n; i++) /* no lock held for the slow part */
+                store_discard_dir(s, g.aside.v[i]);
+        if (freed)
+                *freed = bytes;
         return 0;
 }

@@ -138,6 +138,11 @@ int store_image_list(struct store *s, struct store_image ***out, size_t *n, stru
  * nothing else records.  The caller makes sure no container uses it. */
 int store_image_remove(struct store *s, const char *image_id, struct err **e);
 void store_image_free(struct store_image *img);
+/* Collect what no image uses: layers with no reference left and blobs no
+ * image or layer records (what a failed or abandoned pull leaves), only
+ * those older than `before` (unix time) so that a pull still running in
+ * another handle keeps its work.  *freed (may be NULL) gets the bytes. */
+int store_gc(struct store *s, int64_t before, int64_t *freed, struct err **e);
 
 /* ---- snapshots ---- */
 

@@ -155,8 +155,9 @@ EOF
 	assert_store_unchanged "$before"
 	run --separate-stderr barge images -q
 	assert_eq "$output" "" "images after the failed pull"
-	# nothing left running, nothing half-written visible
-	[ -z "$(images_pids_naming "$ROOT")" ] || fail "a barge process is still running"
+	# nothing left running (but the test's barged), nothing half-written visible
+	[ -z "$(images_pids_naming "$ROOT" | grep -vxF "$(barged_pid)")" ] ||
+		fail "a barge process is still running"
 	reg_restart "$r"
 	reg_proxy_rate "$r" 1000000000
 	run --separate-stderr barge pull "$ref"
@@ -166,29 +167,70 @@ EOF
 		"the 8 MiB file after the pull"
 }
 
-@test "barge pull killed with SIGKILL mid-layer: nothing half-done is visible; the next pull completes" {
-	local r=$TEST_TMP/slow ref pid
+# pull_bg_started REG REF: the client pulling REF in the background (the
+# client's own pid in PULL_PID: exec, no wrapper), once more than 2 MiB
+# went through the relay of registry REG.
+pull_bg_started() {
+	local r=$1 ref=$2
+	barged_ensure || return 1
+	(exec "$BARGE" -H "unix://$BARGED_SOCK" pull "$ref") \
+		</dev/null >"$TEST_TMP/pull.out" 2>"$TEST_TMP/pull.err" 3>&- &
+	PULL_PID=$!
+	reg_wait 30 eval '[ "$(reg_proxy_bytes "$r")" -gt 2097152 ]' ||
+		fail "the download did not start: $(cat "$TEST_TMP/pull.err")"
+}
+
+# assert_second_pull REF: a pull at full speed completes with the 8 MiB file.
+assert_second_pull() {
+	run --separate-stderr barge pull "$1"
+	assert_status 0
+	assert_eq "$(inspect "$1" .Id)" "\"$BIG_ID\""
+	assert_eq "$(cmp "$SEED/bigdir/big.bin" "$(layer_dir "$(inspect "$1" '.RootFS.Layers[0]' | tr -d '"')")/big.bin" && echo same)" same \
+		"the 8 MiB file after the second pull"
+}
+
+@test "the client killed mid-layer: barged stops the pull, nothing half-done is visible; the next pull completes" {
+	local r=$TEST_TMP/slow ref n1 n2
 	reg_start "$r"
 	images_seed "$r" big
 	reg_proxy_start "$r" 1048576
 	ref=$(reg_proxy_addr "$r")/library/big:latest
-	barge pull "$ref" >"$TEST_TMP/pull.out" 2>"$TEST_TMP/pull.err" &
-	pid=$!
-	reg_wait 30 eval '[ "$(reg_proxy_bytes "$r")" -gt 2097152 ]' ||
-		fail "the download did not start: $(cat "$TEST_TMP/pull.err")"
-	kill -9 "$pid"
-	wait "$pid" || true
+	pull_bg_started "$r" "$ref"
+	kill -9 "$PULL_PID"
+	wait "$PULL_PID" || true
+	# barged notices the gone client at its next progress line and stops
+	# downloading: the relay's byte count stops growing
+	sleep 2
+	n1=$(reg_proxy_bytes "$r")
+	sleep 2
+	n2=$(reg_proxy_bytes "$r")
+	[ $((n2 - n1)) -lt 262144 ] || fail "barged kept downloading after the client left ($n1 -> $n2 bytes)"
+	run --separate-stderr barge images -q
+	assert_eq "$output" "" "images after the abandoned pull"
+	[ -z "$(ls -A "$ROOT/layers" 2>/dev/null)" ] || fail "a layer of the abandoned pull is visible: $(ls -A "$ROOT/layers")"
+	reg_proxy_rate "$r" 1000000000
+	assert_second_pull "$ref"
+}
+
+@test "barged killed with SIGKILL mid-layer: nothing half-done is visible after a restart; the next pull completes" {
+	local r=$TEST_TMP/slow ref
+	reg_start "$r"
+	images_seed "$r" big
+	reg_proxy_start "$r" 1048576
+	ref=$(reg_proxy_addr "$r")/library/big:latest
+	pull_bg_started "$r" "$ref"
+	barged_kill
+	local s=0
+	wait "$PULL_PID" || s=$?
+	[ "$s" -ne 0 ] || fail "the pull succeeded although barged was killed"
+	barged_restart
 	run --separate-stderr barge images -q
 	assert_eq "$output" "" "images after the killed pull"
-	reg_proxy_rate "$r" 1000000000
-	run --separate-stderr barge pull "$ref"
-	assert_status 0
-	assert_eq "$(inspect "$ref" .Id)" "\"$BIG_ID\""
-	assert_eq "$(cmp "$SEED/bigdir/big.bin" "$(layer_dir "$(inspect "$ref" '.RootFS.Layers[0]' | tr -d '"')")/big.bin" && echo same)" same \
-		"the 8 MiB file after the second pull"
-	# the killed pull's debris is swept once no barge has the store open
-	run --separate-stderr barge images -q
+	[ -z "$(ls -A "$ROOT/layers" 2>/dev/null)" ] || fail "a layer of the killed pull is visible: $(ls -A "$ROOT/layers")"
+	# the killed pull's debris is swept when barged opens the store again
 	[ -z "$(ls -A "$ROOT/tmp" 2>/dev/null)" ] || fail "tmp/ still holds the killed pull's debris: $(ls -A "$ROOT/tmp")"
+	reg_proxy_rate "$r" 1000000000
+	assert_second_pull "$ref"
 }
 
 # evil_pull KIND: pull evil/KIND; it must fail and leave the store and the

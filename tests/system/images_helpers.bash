@@ -12,12 +12,19 @@
 #                 seeded images (images_seed REGDIR ... writes and loads it)
 # Per test (images_setup / images_teardown):
 #   TEST_TMP      a private dir under IMG_FILE_TMP (removed by teardown)
-#   ROOT          $TEST_TMP/root: the image store; every barge call passes
-#                 --root "$ROOT", never the system default
-#   DOCKER_CONFIG $TEST_TMP/docker-config: login's auth file (never ~/.docker)
-# Teardown stops every registry the test started (anything under TEST_TMP
-# with a pid file) and kills any process whose command line names TEST_TMP
-# (a barge left running in the background), also when the test failed.
+#   ROOT          $TEST_TMP/root: the image store of the test's own barged
+#                 (--root "$ROOT", never the system default)
+#   DOCKER_CONFIG $TEST_TMP/docker-config: the client's auth file (never
+#                 ~/.docker); barged gets an empty one of its own, so
+#                 credentials reach it only through the API (X-Registry-Auth)
+# Every `barge` call goes through the Engine API: the first one starts a
+# private barged on $TEST_TMP/barged.sock (barged_start), and calls that
+# give registry flags (--registry-mirror, --insecure-registry: daemon
+# settings now) restart it with them when they differ.
+# Teardown stops barged and every registry the test started (anything under
+# TEST_TMP with a pid file) and kills any process whose command line names
+# TEST_TMP (a barge left running in the background), also when the test
+# failed.
 
 bats_require_minimum_version 1.5.0
 
@@ -31,10 +38,16 @@ source "$IMG_LIB/registry/seed.bash"
 
 BARGE_BUILD=${BARGE_BUILD:-$IMG_REPO/build}
 BARGE=${BARGE:-$BARGE_BUILD/bin/barge}
+BARGED=${BARGED:-$BARGE_BUILD/bin/barged}
 case $BARGE in
 /*) ;;
 */*) BARGE=$PWD/$BARGE ;;
 *) BARGE=$(command -v "$BARGE" || echo "$BARGE") ;;
+esac
+case $BARGED in
+/*) ;;
+*/*) BARGED=$PWD/$BARGED ;;
+*) BARGED=$(command -v "$BARGED" || echo "$BARGED") ;;
 esac
 IMG_TIMEOUT=${IMG_TIMEOUT:-120}
 
@@ -49,6 +62,8 @@ images_setup_file() {
 	export IMG_SKIP=
 	if [ "${1:-}" != --no-barge ] && [ ! -x "$BARGE" ]; then
 		IMG_SKIP="barge is not built ($BARGE); make, or set BARGE="
+	elif [ "${1:-}" != --no-barge ] && [ ! -x "$BARGED" ]; then
+		IMG_SKIP="barged is not built ($BARGED); make, or set BARGED="
 	elif ! command -v docker-registry >/dev/null; then
 		IMG_SKIP="docker-registry not installed"
 	elif ! command -v skopeo >/dev/null; then
@@ -273,6 +288,7 @@ images_setup() {
 	[ "${1:-}" = --no-barge ] || [ -x "$BARGE" ] || skip "barge is not built ($BARGE)"
 	TEST_TMP=$(mktemp -d "$IMG_FILE_TMP/t.XXXXXX")
 	ROOT=$TEST_TMP/root
+	BARGED_SOCK=$TEST_TMP/barged.sock
 	export DOCKER_CONFIG=$TEST_TMP/docker-config
 	mkdir -p "$DOCKER_CONFIG"
 }
@@ -282,6 +298,7 @@ images_teardown() {
 	if [ -z "${BATS_TEST_COMPLETED:-}" ] && [ -z "${BATS_TEST_SKIPPED:-}" ]; then
 		images_show_logs
 	fi
+	barged_stop
 	images_cleanup_dir "$TEST_TMP"
 }
 
@@ -294,17 +311,130 @@ images_show_logs() {
 			echo "# --- last requests in $f:"
 			tail -n 12 "$f" | sed 's/^/#   /'
 		done
+	if [ -s "$TEST_TMP/barged.log" ]; then
+		echo "# --- last lines of barged's log:"
+		tail -n 20 "$TEST_TMP/barged.log" | sed 's/^/#   /'
+	fi
 }
 
-# barge ARGS...: the CLI with this test's store root, stdin from /dev/null,
-# bats' fd 3 closed and a timeout (a hang fails the test, not the run).
+# ---------------------------------------------------------------- barged
+
+# State lives in files (barge runs under `run`, a subshell):
+#   barged.pid    "pid starttime" of the barged we started (reg_record)
+#   barged.flags  the registry flags it was started with
+#   barged.root   its --root (a test that points ROOT at another store
+#                 gets a barged restarted on that one)
+
+# barged_start [FLAG...]: start the test's barged with FLAG... (registry
+# settings) and wait until it answers /_ping.  Its stdio goes to
+# $TEST_TMP/barged.log; DOCKER_CONFIG points at an empty dir of its own.
+barged_start() {
+	local i
+	mkdir -p "$TEST_TMP/run" "$TEST_TMP/barged-docker-config"
+	printf '%s\n' "$*" >"$TEST_TMP/barged.flags"
+	printf '%s\n' "$ROOT" >"$TEST_TMP/barged.root"
+	DOCKER_CONFIG=$TEST_TMP/barged-docker-config \
+		"$BARGED" --root "$ROOT" --exec-root "$TEST_TMP/run" -H "unix://$BARGED_SOCK" \
+		--pidfile "$TEST_TMP/run/barged.pid" "$@" </dev/null >>"$TEST_TMP/barged.log" 2>&1 3>&- 9>&- &
+	reg_record "$TEST_TMP/barged.pid" $!
+	for i in $(seq 200); do
+		if [ "$(curl -s --max-time 2 --unix-socket "$BARGED_SOCK" http://barged/_ping 2>/dev/null)" = OK ]; then
+			return 0
+		fi
+		reg_alive "$TEST_TMP/barged.pid" || break
+		sleep 0.05
+	done
+	echo "# barged did not start; its log:" >&2
+	tail -n 20 "$TEST_TMP/barged.log" | sed 's/^/#   /' >&2
+	barged_kill
+	return 1
+}
+
+barged_running() { reg_alive "$TEST_TMP/barged.pid"; }
+
+# barged_pid: the pid of the running barged (empty if none)
+barged_pid() {
+	barged_running && awk '{ print $1 }' "$TEST_TMP/barged.pid"
+}
+
+# barged_stop: SIGTERM, then SIGKILL after 5 s; no error when none runs.
+barged_stop() {
+	[ -n "${TEST_TMP:-}" ] && [ -f "$TEST_TMP/barged.pid" ] || return 0
+	reg_end "$TEST_TMP/barged.pid"
+	rm -f "$TEST_TMP/barged.pid"
+}
+
+# barged_kill: SIGKILL at once, as in a crash.
+barged_kill() {
+	[ -f "$TEST_TMP/barged.pid" ] || return 0
+	reg_signal "$TEST_TMP/barged.pid" KILL
+	reg_wait 10 reg_dead "$TEST_TMP/barged.pid"
+	rm -f "$TEST_TMP/barged.pid"
+}
+
+# barged_restart: start it again (after barged_kill) with the same flags.
+barged_restart() {
+	local flags=()
+	[ -s "$TEST_TMP/barged.flags" ] && read -ra flags <"$TEST_TMP/barged.flags"
+	barged_stop
+	barged_start "${flags[@]}"
+}
+
+# barged_ensure [FLAG...]: barged running; with FLAGs, running with exactly
+# those (restarted when they differ).  Without, any running one will do.
+# Serialized (flock): concurrent background barge calls start one barged.
+barged_ensure() {
+	(
+		flock 9
+		if barged_running; then
+			if [ "$ROOT" = "$(cat "$TEST_TMP/barged.root" 2>/dev/null)" ]; then
+				[ $# -eq 0 ] && exit 0
+				[ "$*" = "$(cat "$TEST_TMP/barged.flags" 2>/dev/null)" ] && exit 0
+			elif [ $# -eq 0 ] && [ -s "$TEST_TMP/barged.flags" ]; then
+				# another store, the same registry settings
+				read -ra flags <"$TEST_TMP/barged.flags"
+				set -- "${flags[@]}"
+			fi
+			barged_stop
+		fi
+		barged_start "$@"
+	) 9>>"$TEST_TMP/barged.lock"
+}
+
+# barge_run ARGS...: leading --registry-mirror URL / --insecure-registry
+# HOST (and their =forms) are barged's flags now: barged is (re)started
+# with them; a leading --platform P moves behind the command (`pull
+# --platform P`, which the client sends to the API).  Then the client
+# against the test's barged.
+barge_run() {
+	local dflags=() platform=
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--registry-mirror | --insecure-registry) dflags+=("$1" "$2"); shift 2 ;;
+		--registry-mirror=* | --insecure-registry=*) dflags+=("$1"); shift ;;
+		--platform) platform=$2; shift 2 ;;
+		--platform=*) platform=${1#--platform=}; shift ;;
+		*) break ;;
+		esac
+	done
+	barged_ensure "${dflags[@]}" || return 125
+	if [ -n "$platform" ] && [ $# -gt 0 ]; then
+		local cmd=$1
+		shift
+		set -- "$cmd" --platform "$platform" "$@"
+	fi
+	timeout -k 5 "$IMG_TIMEOUT" "$BARGE" -H "unix://$BARGED_SOCK" "$@" 3>&-
+}
+
+# barge ARGS...: barge_run with stdin from /dev/null, bats' fd 3 closed and
+# a timeout (a hang fails the test, not the run).
 barge() {
-	timeout -k 5 "$IMG_TIMEOUT" "$BARGE" --root "$ROOT" "$@" </dev/null 3>&-
+	barge_run "$@" </dev/null
 }
 
 # barge_stdin ARGS...: the same, keeping stdin (load, import -, --password-stdin).
 barge_stdin() {
-	timeout -k 5 "$IMG_TIMEOUT" "$BARGE" --root "$ROOT" "$@" 3>&-
+	barge_run "$@"
 }
 
 # inspect REF JQ: a field of `barge image inspect REF` (one image), as jq -c prints it.

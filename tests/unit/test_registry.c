@@ -472,6 +472,12 @@ static void test_unknown_tag(void)
         CHECK_FAILS(pull(main_store, "busybox:nope", &seen, id, e), want);
         snprintf(want, sizeof(want), "pull %s/nothere:latest: ", plain.addr);
         CHECK_FAILS(pull(main_store, "nothere:latest", &seen, id, e), want);
+        /* "not there" carries ENOENT (barged answers 404), without strerror text */
+        struct err *err = NULL;
+        CHECK(pull(main_store, "busybox:nope", &seen, id, &err) < 0);
+        int code = err->code, plain_words = strstr(err->msg, "No such file") == NULL;
+        err_free(&err);
+        CHECK(code == ENOENT && plain_words);
 }
 
 static void test_manifest_list(void)
@@ -741,6 +747,51 @@ static void test_registry_killed_mid_pull(void)
         store_close(s);
 }
 
+/* registry_opts.cancel (barged: the client went away): the pull stops with
+ * ECANCELED, adds no image and no layer, leaves tmp/ empty. */
+struct cancel_ctx {
+        int cancel;
+};
+
+static void cancel_on_download(void *ctx, const char *id, const char *status, int64_t cur,
+                               int64_t tot)
+{
+        struct cancel_ctx *c = ctx;
+        (void)id;
+        (void)tot;
+        if (!strcmp(status, "Downloading") && cur > 0)
+                __atomic_store_n(&c->cancel, 1, __ATOMIC_RELAXED);
+}
+
+static void test_cancel_mid_pull(void)
+{
+        CHECK(make_big() == 0);
+        struct store *s = open_store("store-cancel");
+        CHECK(s != NULL);
+        struct cancel_ctx c = {0};
+        struct registry_opts o = {
+            .progress = cancel_on_download, .progress_ctx = &c, .cancel = &c.cancel};
+        char full[256], id[DIGEST_LEN + 1];
+        snprintf(full, sizeof(full), "%s/big:latest", plain.addr);
+        struct err *err = NULL;
+        int r = registry_pull(s, full, &o, id, &err);
+        int code = err ? err->code : 0;
+        if (err)
+                printf("# cancelled: %s\n", err->msg);
+        err_free(&err);
+        CHECK(r < 0 && code == ECANCELED);
+        struct store_image **imgs = NULL;
+        size_t n = 99;
+        CHECK_OK(store_image_list(s, &imgs, &n, e));
+        free(imgs);
+        CHECK(n == 0);
+        char layers[512];
+        snprintf(layers, sizeof(layers), "%s/layers", store_root(s));
+        CHECK(sh("[ -z \"$(ls -A %s 2>/dev/null)\" ]", layers) == 0);
+        CHECK(tmp_is_empty(s));
+        store_close(s);
+}
+
 /* ---- auth ---- */
 
 static void test_basic_auth(void)
@@ -783,6 +834,20 @@ static void test_basic_auth(void)
         char *u = NULL, *p = NULL;
         CHECK(reg_auth_lookup(auth_file, basic.addr, &u, &p, NULL) == 0);
         CHECK_FAILS(registry_pull(s, dst, &o, id, e), "authentication required");
+        /* credentials given with the request (barged's X-Registry-Auth), no
+         * auth file entry: used for pull and push; wrong ones are refused */
+        struct registry_opts given = o;
+        given.username = "alice";
+        given.password = "nope";
+        CHECK_FAILS(registry_pull(s, dst, &given, id, e), "401");
+        given.password = "wonderland";
+        CHECK_OK(registry_pull(s, dst, &given, id, e));
+        CHECK_OK(registry_push(s, dst, &given, e));
+        /* login_check validates and writes nothing */
+        CHECK_FAILS(registry_login_check(basic.addr, "alice", "nope", &o, e),
+                    "unauthorized: incorrect username or password");
+        CHECK_OK(registry_login_check(basic.addr, "alice", "wonderland", &o, e));
+        CHECK(reg_auth_lookup(auth_file, basic.addr, &u, &p, NULL) == 0);
         store_close(s);
         reg_stop(&basic);
 }
@@ -977,6 +1042,7 @@ int main(void)
         RUN(test_cold_pull_speed);
         RUN(test_small_queues);
         RUN(test_registry_killed_mid_pull);
+        RUN(test_cancel_mid_pull);
         if (have("htpasswd"))
                 RUN(test_basic_auth);
         else

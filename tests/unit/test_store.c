@@ -1131,6 +1131,44 @@ static void test_image_remove_shared(void)
         CHECK(sql_int("SELECT count(*) FROM image_layers") == 0);
 }
 
+/* store_gc: a layer no image holds and a blob nothing records (what an
+ * abandoned pull leaves) go; what images use stays; nothing newer than
+ * `before` is touched. */
+static void test_gc(void)
+{
+        CHECK(open_store() == 0);
+        struct ent e1[] = {{'f', "kept", "1"}}, e2[] = {{'f', "orphan", "22"}};
+        char d[2][DIGEST_LEN + 1], c[2][DIGEST_LEN + 1];
+        CHECK(add_layer(NULL, e1, 1, d[0], c[0]) == 0);
+        CHECK(add_layer(c[0], e2, 1, d[1], c[1]) == 0);
+        char *da[] = {d[0]}, *ca[] = {c[0]};
+        char id[DIGEST_LEN + 1], m[DIGEST_LEN + 1], stray[DIGEST_LEN + 1];
+        CHECK(add_image("a", da, ca, 1, id, m) == 0);
+        struct err *e = NULL;
+        CHECK(store_blob_put(S, "stray manifest", 14, stray, &e) == 0);
+        int64_t freed = -1;
+        /* everything is newer than `before`: nothing goes */
+        CHECK(store_gc(S, (int64_t)time(NULL) - 3600, &freed, &e) == 0);
+        CHECK(freed == 0);
+        CHECK(!layer_gone(c[1]) && store_blob_has(S, stray));
+        CHECK(store_gc(S, (int64_t)time(NULL) + 10, &freed, &e) == 0);
+        printf("# freed %lld bytes\n", (long long)freed);
+        CHECK(freed >= 14 + 2);
+        CHECK(layer_gone(c[1]) && !store_blob_has(S, stray));
+        CHECK(!layer_gone(c[0]) && store_blob_has(S, id) && store_blob_has(S, m));
+        CHECK(refcount_errors() == 0);
+        CHECK(count_entries("%s/tmp", root) == 0);
+        struct store_image *img = NULL;
+        CHECK(store_image_get(S, id, &img, &e) == 0);
+        store_image_free(img);
+        /* the image goes, then nothing is left to collect */
+        CHECK(store_image_remove(S, id, &e) == 0);
+        CHECK(store_gc(S, (int64_t)time(NULL) + 10, &freed, &e) == 0);
+        CHECK(freed == 0);
+        CHECK(count_entries("%s/layers", root) == 0);
+        CHECK(count_entries("%s/blobs/sha256", root) == 0);
+}
+
 /* ---- crash safety ------------------------------------------------------- */
 
 /* A child starts a blob (or layer) write, says so, and is SIGKILLed. */
@@ -1365,6 +1403,7 @@ int main(void)
         T(test_image_put_refused);
         T(test_image_ambiguous_prefix);
         T(test_image_remove_shared);
+        T(test_gc);
         T(test_crash_mid_blob);
         T(test_crash_mid_layer);
         if (geteuid() == 0) {
