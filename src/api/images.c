@@ -105,7 +105,9 @@ static json_t *inspect_json(struct store *s, const struct store_image *img, stru
         json_object_set_new(o, "RepoDigests", strings_familiar(img->repo_digests, img->n_digests));
         json_object_set_new(o, "Parent", json_string(""));
         json_object_set_new(o, "Comment", str_or_empty(cfg, "comment"));
-        json_object_set_new(o, "Created", str_or_empty(cfg, "created"));
+        const char *created = json_string_value(json_object_get(cfg, "created"));
+        json_object_set_new(o, "Created",
+                            json_string(created && *created ? created : "0001-01-01T00:00:00Z"));
         json_object_set_new(o, "DockerVersion", str_or_empty(cfg, "docker_version"));
         json_object_set_new(o, "Author", str_or_empty(cfg, "author"));
         json_t *config = json_object_get(cfg, "config");
@@ -121,7 +123,9 @@ static json_t *inspect_json(struct store *s, const struct store_image *img, stru
         json_object_set_new(
             o, "RootFS",
             json_pack("{s:s,s:O}", "Type", "layers", "Layers", layers ? layers : json_array()));
-        json_object_set_new(o, "Metadata", json_pack("{s:s}", "LastTagTime", ""));
+        /* Go's zero time: clients parse it as a time */
+        json_object_set_new(o, "Metadata",
+                            json_pack("{s:s}", "LastTagTime", "0001-01-01T00:00:00Z"));
         json_decref(cfg);
         return o;
 }
@@ -211,7 +215,8 @@ static int label_miss(void *ctx, const char *want)
         const char *eq = strchr(want, '=');
         _cleanup_free_ char *key = eq ? xstrndup(want, (size_t)(eq - want)) : xstrdup(want);
         json_t *have = json_object_get(l->labels, key);
-        if (have == NULL || (eq && (!json_is_string(have) || strcmp(json_string_value(have), eq + 1)))) {
+        if (have == NULL ||
+            (eq && (!json_is_string(have) || strcmp(json_string_value(have), eq + 1)))) {
                 l->ok = 0;
                 return 1;
         }
@@ -307,18 +312,17 @@ static json_t *list_entry(struct store *s, const struct store_image *img, json_t
         }
         json_t *o = json_pack("{s:s,s:s,s:o,s:o,s:I,s:I,s:I,s:I,s:O,s:I}", "Id", img->id,
                               "ParentId", "", "RepoTags", tags, "RepoDigests", digests, "Created",
-                              (json_int_t)img->created, "Size", (json_int_t)img->size,
-                              "SharedSize", (json_int_t)-1, "VirtualSize", (json_int_t)img->size,
-                              "Labels", labels ? labels : json_null(), "Containers",
-                              (json_int_t)-1);
+                              (json_int_t)img->created, "Size", (json_int_t)img->size, "SharedSize",
+                              (json_int_t)-1, "VirtualSize", (json_int_t)img->size, "Labels",
+                              labels ? labels : json_null(), "Containers", (json_int_t)-1);
         json_decref(cfg);
         return o;
 }
 
 static void images_list(struct http_req *r)
 {
-        static const char *const allowed[] = {"dangling", "label", "reference", "before", "since",
-                                              NULL};
+        static const char *const allowed[] = {"dangling", "label", "reference",
+                                              "before",   "since", NULL};
         _cleanup_err_ struct err *e = NULL;
         json_t *filters = NULL;
         if (http_query_json(r, "filters", &filters, &e) < 0 ||
@@ -419,19 +423,19 @@ static void image_history(struct http_req *r)
                 int top = k == n - 1;
                 json_t *tags = top ? strings_familiar(img->repo_tags, img->n_tags) : json_null();
                 json_array_append_new(
-                    out, json_pack("{s:s,s:I,s:o,s:o,s:I,s:o}", "Id", top ? img->id : "<missing>",
-                                   "Created",
-                                   (json_int_t)parse_created(
-                                       json_string_value(json_object_get(h, "created"))),
-                                   "CreatedBy", str_or_empty(h, "created_by"), "Tags", tags,
-                                   "Size", (json_int_t)0, "Comment", str_or_empty(h, "comment")));
+                    out,
+                    json_pack(
+                        "{s:s,s:I,s:o,s:o,s:I,s:o}", "Id", top ? img->id : "<missing>", "Created",
+                        (json_int_t)parse_created(json_string_value(json_object_get(h, "created"))),
+                        "CreatedBy", str_or_empty(h, "created_by"), "Tags", tags, "Size",
+                        (json_int_t)0, "Comment", str_or_empty(h, "comment")));
         }
         if (n == 0)
-                json_array_append_new(
-                    out, json_pack("{s:s,s:I,s:s,s:o,s:I,s:s}", "Id", img->id, "Created",
-                                   (json_int_t)img->created, "CreatedBy", "", "Tags",
-                                   strings_familiar(img->repo_tags, img->n_tags), "Size",
-                                   (json_int_t)img->size, "Comment", ""));
+                json_array_append_new(out, json_pack("{s:s,s:I,s:s,s:o,s:I,s:s}", "Id", img->id,
+                                                     "Created", (json_int_t)img->created,
+                                                     "CreatedBy", "", "Tags",
+                                                     strings_familiar(img->repo_tags, img->n_tags),
+                                                     "Size", (json_int_t)img->size, "Comment", ""));
         json_decref(cfg);
         store_image_free(img);
         http_reply_json(r, 200, out);
@@ -447,8 +451,7 @@ static void image_tag(struct http_req *r)
                 http_reply_error(r, 400, "repository name must have at least one component");
                 return;
         }
-        _cleanup_free_ char *target =
-            tag && *tag ? xasprintf("%s:%s", repo, tag) : xstrdup(repo);
+        _cleanup_free_ char *target = tag && *tag ? xasprintf("%s:%s", repo, tag) : xstrdup(repo);
         struct image_ref *ref = NULL;
         if (ref_parse(target, &ref, &e) < 0) {
                 e->code = EINVAL;
@@ -493,6 +496,26 @@ static int untag(struct engine *eng, struct store *s, const char *id, const char
         return 0;
 }
 
+/* Untag `norm` (name:tag); as dockerd does, the repo digests of that name
+ * go with the last tag of the name the image has. */
+static int untag_repo(struct engine *eng, struct store *s, const struct store_image *img,
+                      const char *norm, json_t *report, struct err **e)
+{
+        if (untag(eng, s, img->id, norm, report, e) < 0)
+                return -1;
+        const char *slash = strrchr(norm, '/'), *colon = strrchr(slash ? slash : norm, ':');
+        size_t nl = colon ? (size_t)(colon - norm) : strlen(norm);
+        for (size_t k = 0; k < img->n_tags; k++)
+                if (strcmp(img->repo_tags[k], norm) && !strncmp(img->repo_tags[k], norm, nl) &&
+                    img->repo_tags[k][nl] == ':')
+                        return 0; /* another tag of the same name stays */
+        for (size_t k = 0; k < img->n_digests; k++)
+                if (!strncmp(img->repo_digests[k], norm, nl) && img->repo_digests[k][nl] == '@' &&
+                    untag(eng, s, img->id, img->repo_digests[k], report, e) < 0)
+                        return -1;
+        return 0;
+}
+
 static int delete_image(struct engine *eng, struct store *s, const struct store_image *img,
                         json_t *report, int64_t *freed, struct err **e)
 {
@@ -526,7 +549,7 @@ static int remove_image(struct engine *eng, struct store *s, const char *key, in
         _cleanup_free_ char *user = engine_image_user(eng, img->id, &running);
         const char *hex = digest_hex(img->id);
         if (norm && strchr(norm, '@') == NULL && img->n_tags > 1) {
-                rc = untag(eng, s, img->id, norm, report, e);
+                rc = untag_repo(eng, s, img, norm, report, e);
                 goto out;
         }
         if (norm && user) {
@@ -580,8 +603,8 @@ static void image_delete(struct http_req *r)
         struct engine *eng = api_engine(r);
         json_t *report = json_array();
         struct store *s = engine_store_lock(eng);
-        int rc = remove_image(eng, s, http_param(r, "name"), http_query_bool(r, "force", 0),
-                              report, &e);
+        int rc =
+            remove_image(eng, s, http_param(r, "name"), http_query_bool(r, "force", 0), report, &e);
         engine_store_unlock(eng);
         if (rc < 0) {
                 json_decref(report);
@@ -667,9 +690,9 @@ static void images_prune(struct http_req *r)
                 json_decref(deleted);
                 deleted = json_null();
         }
-        http_reply_json(r, 200,
-                        json_pack("{s:o,s:I}", "ImagesDeleted", deleted, "SpaceReclaimed",
-                                  (json_int_t)freed));
+        http_reply_json(
+            r, 200,
+            json_pack("{s:o,s:I}", "ImagesDeleted", deleted, "SpaceReclaimed", (json_int_t)freed));
 }
 
 /* ---- POST /auth ---- */

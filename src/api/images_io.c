@@ -34,7 +34,7 @@
  * values, returns how many there are).  Until the server has it, only the
  * first value (http_query) is seen. */
 size_t http_query_all(struct http_req *r, const char *name, const char **out, size_t max)
-        __attribute__((weak));
+    __attribute__((weak));
 
 /* guards the store's unreferenced-but-fresh work against prune's gc */
 static pthread_rwlock_t transfer_lock = PTHREAD_RWLOCK_INITIALIZER;
@@ -161,8 +161,7 @@ static int pull_begin(struct pull_ctx *p)
         return stream_status(p->r, line, p->tag);
 }
 
-static void pull_progress(void *ctx, const char *id, const char *status, int64_t cur,
-                          int64_t total)
+static void pull_progress(void *ctx, const char *id, const char *status, int64_t cur, int64_t total)
 {
         struct pull_ctx *p = ctx;
         if (__atomic_load_n(&p->cancel, __ATOMIC_RELAXED))
@@ -173,7 +172,8 @@ static void pull_progress(void *ctx, const char *id, const char *status, int64_t
                 json_object_set_new(detail, "current", json_integer(cur));
         if (json_object_size(detail) && total > 0)
                 json_object_set_new(detail, "total", json_integer(total));
-        json_t *o = json_pack("{s:s,s:o,s:s}", "status", status, "progressDetail", detail, "id", id);
+        json_t *o =
+            json_pack("{s:s,s:o,s:s}", "status", status, "progressDetail", detail, "id", id);
         if (pull_begin(p) < 0 || http_stream_json(p->r, o) < 0)
                 __atomic_store_n(&p->cancel, 1, __ATOMIC_RELAXED);
         json_decref(o);
@@ -265,10 +265,9 @@ static void do_pull(struct http_req *r, const char *from, const char *tag)
                         }
                         store_image_free(img);
                 }
-                _cleanup_free_ char *line =
-                    xasprintf("Status: %s for %s",
-                              strcmp(before, id) ? "Downloaded newer image" : "Image is up to date",
-                              fam);
+                _cleanup_free_ char *line = xasprintf(
+                    "Status: %s for %s",
+                    strcmp(before, id) ? "Downloaded newer image" : "Image is up to date", fam);
                 stream_status(r, line, NULL);
         }
         engine_event(eng, "image", "pull", fam, json_pack("{s:s}", "name", fam));
@@ -343,6 +342,20 @@ static void body_finish(pthread_t th, int rfd)
 
 /* ---- POST /images/create?fromSrc=-: import ---- */
 
+/* Take back an import whose body was cut short: the name goes back where
+ * it pointed, and the image goes unless something else names it. */
+static void undo_import(struct store *s, const char *norm, const char *before, const char *id)
+{
+        if (norm && *before)
+                store_tag(s, norm, before, NULL);
+        else if (norm)
+                store_untag(s, norm, NULL);
+        struct store_image *img = NULL;
+        if (store_image_get(s, id, &img, NULL) == 0 && img->n_tags == 0 && img->n_digests == 0)
+                store_image_remove(s, id, NULL);
+        store_image_free(img);
+}
+
 static void do_import(struct http_req *r)
 {
         _cleanup_err_ struct err *e = NULL;
@@ -375,10 +388,20 @@ static void do_import(struct http_req *r)
                 http_reply_err(r, e);
                 return;
         }
+        char before[DIGEST_LEN + 1] = ""; /* what the name pointed at */
+        struct store_image *old = NULL;
+        if (norm && store_image_get(s, norm, &old, NULL) == 0)
+                snprintf(before, sizeof(before), "%s", old->id);
+        store_image_free(old);
         img_transfer_begin();
         int rc = image_import(s, rfd, norm, id, &e);
         img_transfer_end();
         body_finish(th, rfd);
+        if (rc == 0 && p.gone) {
+                /* a tar cut at an entry boundary reads as a whole (shorter) one */
+                undo_import(s, norm, before, id);
+                rc = img_err(&e, EPIPE, "import: the client went away before the end of the tar");
+        }
         store_close(s);
         if (rc < 0) {
                 if (e->code == 0)
@@ -433,7 +456,8 @@ static void push_progress(void *ctx, const char *id, const char *status, int64_t
                 if (total > 0)
                         json_object_set_new(detail, "total", json_integer(total));
         }
-        json_t *o = json_pack("{s:s,s:o,s:s}", "status", status, "progressDetail", detail, "id", id);
+        json_t *o =
+            json_pack("{s:s,s:o,s:s}", "status", status, "progressDetail", detail, "id", id);
         if (http_stream_json(p->r, o) < 0)
                 p->gone = 1;
         json_decref(o);
@@ -444,9 +468,8 @@ void img_push(struct http_req *r)
         _cleanup_err_ struct err *e = NULL;
         struct engine *eng = api_engine(r);
         const char *tag = http_query(r, "tag");
-        _cleanup_free_ char *spec = tag && *tag
-                                        ? xasprintf("%s:%s", http_param(r, "name"), tag)
-                                        : xstrdup(http_param(r, "name"));
+        _cleanup_free_ char *spec = tag && *tag ? xasprintf("%s:%s", http_param(r, "name"), tag)
+                                                : xstrdup(http_param(r, "name"));
         struct image_ref *ref = NULL;
         if (ref_parse(spec, &ref, &e) < 0) {
                 e->code = EINVAL;
@@ -503,8 +526,8 @@ void img_push(struct http_req *r)
                                 if (strncmp(rd, name, nl) || rd[nl] != '@')
                                         continue;
                                 long long size = (long long)store_blob_size(s, rd + nl + 1);
-                                _cleanup_free_ char *line = xasprintf(
-                                    "%s: digest: %s size: %lld", shown_tag, rd + nl + 1, size);
+                                _cleanup_free_ char *line = xasprintf("%s: digest: %s size: %lld",
+                                                                      shown_tag, rd + nl + 1, size);
                                 stream_status(r, line, NULL);
                                 json_t *aux = json_pack("{s:{},s:{s:s,s:s,s:I}}", "progressDetail",
                                                         "aux", "Tag", shown_tag, "Digest",
@@ -531,13 +554,28 @@ static void on_loaded(void *ctx, const char *line)
 {
         struct load_ctx *l = ctx;
         json_array_append_new(l->lines, json_string(line));
-        const char *what = NULL;
-        if (str_has_prefix(line, "Loaded image ID: "))
-                what = line + strlen("Loaded image ID: ");
-        else if (str_has_prefix(line, "Loaded image: "))
-                what = line + strlen("Loaded image: ");
-        if (what)
-                engine_event(l->eng, "image", "load", what, json_pack("{s:s}", "name", what));
+}
+
+/* dockerd's load events: the image id, with the name when there is one */
+static void load_events(struct engine *eng, struct store *s, json_t *lines)
+{
+        size_t i;
+        json_t *v;
+        json_array_foreach(lines, i, v)
+        {
+                const char *line = json_string_value(v), *name = NULL;
+                if (str_has_prefix(line, "Loaded image ID: "))
+                        name = line + strlen("Loaded image ID: ");
+                else if (str_has_prefix(line, "Loaded image: "))
+                        name = line + strlen("Loaded image: ");
+                struct store_image *img = NULL;
+                if (name == NULL || img_find(s, name, &img, NULL, NULL) < 0)
+                        continue;
+                json_t *attrs =
+                    str_has_prefix(name, "sha256:") ? NULL : json_pack("{s:s}", "name", name);
+                engine_event(eng, "image", "load", img->id, attrs);
+                store_image_free(img);
+        }
 }
 
 void img_load(struct http_req *r)
@@ -559,6 +597,8 @@ void img_load(struct http_req *r)
         int rc = image_load(s, rfd, on_loaded, &l, &e);
         img_transfer_end();
         body_finish(th, rfd);
+        if (rc == 0)
+                load_events(l.eng, s, l.lines);
         store_close(s);
         if (rc < 0) {
                 json_decref(l.lines);

@@ -186,9 +186,15 @@ int cmd_import(struct cli *c)
                 tag = xstrdup(ref->tag ? ref->tag : "latest");
                 ref_free(ref);
         }
-        _cleanup_free_ char *path = client_path("/images/create?fromSrc=-&repo=%s&tag=%s&message=%s",
-                                                repo ? repo : "", repo ? tag : "",
-                                                a.message ? a.message : "");
+        _cleanup_free_ char *path = repo ? client_path("/images/create?fromSrc=-&repo=%s&tag=%s",
+                                                       repo, tag)
+                                         : xstrdup("/images/create?fromSrc=-");
+        if (a.message) {
+                _cleanup_free_ char *q = client_path("&message=%s", a.message);
+                char *p = xasprintf("%s%s", path, q);
+                free(path);
+                path = p;
+        }
         size_t k;
         json_t *v;
         json_array_foreach(a.changes, k, v)

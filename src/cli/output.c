@@ -207,7 +207,13 @@ int cli_parse_time(const char *s, char *buf, size_t n, struct err **e)
                         ok = 0;
         }
         if (ok) {
-                snprintf(buf, n, "%lld", (long long)(time(NULL) - (time_t)total));
+                /* with nanoseconds, as docker sends it: "now" must not drop
+                 * what happened earlier in the current second */
+                struct timespec ts;
+                clock_gettime(CLOCK_REALTIME, &ts);
+                long long ns = (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec -
+                               (long long)(total * 1e9);
+                snprintf(buf, n, "%lld.%09lld", ns / 1000000000LL, ns % 1000000000LL);
                 return 0;
         }
         /* RFC 3339 and its shorter forms */

@@ -197,6 +197,7 @@ static int parse_flags(int argc, char **argv, struct daemon_config *c, const cha
             {NULL, 0, NULL, 0},
         };
         opterr = 0;
+        optind = 0; /* SIGHUP parses the flags again */
         int opt;
         while ((opt = getopt_long(argc, argv, ":H:G:Dvh", opts, NULL)) != -1) {
                 char **dst = NULL;

@@ -39,16 +39,59 @@ static int openat2_fd(int dirfd, const char *path, int flags, unsigned long long
         return fd;
 }
 
-/* The container's mounted rootfs (a copy of the path), or NULL with an
- * error; c held. */
+static int is_mounted(const char *merged)
+{
+        struct stat a, b;
+        _cleanup_free_ char *parent = xasprintf("%s/..", merged);
+        if (stat(merged, &a) < 0 || stat(parent, &b) < 0)
+                return 0;
+        return a.st_dev != b.st_dev;
+}
+
+/* The container's rootfs (a copy of the path), mounted: the lifecycle
+ * mounts it at the first start and keeps it until removal; a container
+ * never started gets it mounted here, as Docker does for `cp`.  c held. */
 static char *rootfs_of(struct engine *eng, struct container *c, struct err **e)
 {
         pthread_mutex_lock(&eng->lock);
         char *r = c->rootfs ? xstrdup(c->rootfs) : NULL;
+        if (r == NULL || c->removed) {
+                pthread_mutex_unlock(&eng->lock);
+                free(r);
+                err_new(e, ENOENT, "No such container: %s", c->id);
+                return NULL;
+        }
+        if (is_mounted(r)) {
+                pthread_mutex_unlock(&eng->lock);
+                return r;
+        }
+        /* mark it busy so that a start does not mount it at the same time */
+        while (c->busy) {
+                struct timespec ts;
+                clock_gettime(CLOCK_MONOTONIC, &ts); /* eng->cond's clock */
+                ts.tv_sec++;
+                pthread_cond_timedwait(&eng->cond, &eng->lock, &ts);
+        }
+        c->busy = 1;
+        _cleanup_free_ char *snap = xasprintf("%s/rootfs", c->dir);
+        char image_id[72];
+        memcpy(image_id, c->image_id, sizeof(image_id));
         pthread_mutex_unlock(&eng->lock);
-        if (r == NULL)
-                err_new(e, EBUSY, "container %.12s: its filesystem is not mounted (start it first)",
-                        c->id);
+        int rc = 0;
+        if (!is_mounted(r)) {
+                struct store *s = engine_store_lock(eng);
+                rc = store_snapshot_mount(s, image_id, snap, e);
+                engine_store_unlock(eng);
+        }
+        pthread_mutex_lock(&eng->lock);
+        c->busy = 0;
+        pthread_cond_broadcast(&eng->cond);
+        pthread_mutex_unlock(&eng->lock);
+        if (rc < 0) {
+                free(r);
+                err_wrap(e, "mount the container's root");
+                return NULL;
+        }
         return r;
 }
 
@@ -135,24 +178,6 @@ static uint32_t go_mode(mode_t m)
         return g;
 }
 
-/* RFC3339Nano as Go marshals a time.Time (trailing zeros dropped) */
-static void go_time(const struct timespec *ts, char buf[48])
-{
-        struct tm tm;
-        gmtime_r(&ts->tv_sec, &tm);
-        size_t n = strftime(buf, 48, "%Y-%m-%dT%H:%M:%S", &tm);
-        if (ts->tv_nsec != 0) {
-                char frac[16];
-                snprintf(frac, sizeof(frac), ".%09ld", ts->tv_nsec);
-                size_t l = strlen(frac);
-                while (frac[l - 1] == '0')
-                        frac[--l] = '\0';
-                snprintf(buf + n, 48 - n, "%sZ", frac);
-        } else {
-                snprintf(buf + n, 48 - n, "Z");
-        }
-}
-
 struct held {
         struct engine *eng;
         struct container *c;
@@ -191,6 +216,45 @@ static void release(struct held *h)
         container_put(h->eng, h->c);
 }
 
+/* Docker's linkTarget: where the link leads inside the container, as an
+ * absolute path, following every link on the way; lexically for a
+ * dangling one. */
+static void link_target(int rootfd, const char *rootfs, const char *path, int dirfd_,
+                        const char *name, char *out, size_t cap)
+{
+        out[0] = '\0';
+        int fd = openat2_fd(rootfd, path, O_PATH, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+        if (fd >= 0) {
+                char proc[64], host[4096];
+                snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+                ssize_t n = readlink(proc, host, sizeof(host) - 1);
+                close(fd);
+                size_t rl = strlen(rootfs);
+                if (n > 0) {
+                        host[n] = '\0';
+                        if (strncmp(host, rootfs, rl) == 0 && (host[rl] == '/' || !host[rl])) {
+                                snprintf(out, cap, "%s", host[rl] ? host + rl : "/");
+                                return;
+                        }
+                }
+        }
+        char target[4096];
+        ssize_t n = readlinkat(dirfd_, name, target, sizeof(target) - 1);
+        if (n <= 0)
+                return;
+        target[n] = '\0';
+        if (target[0] == '/') {
+                snprintf(out, cap, "%s", target);
+                return;
+        }
+        _cleanup_free_ char *dir = xstrdup(path);
+        char *sl = strrchr(dir, '/');
+        if (sl != NULL)
+                *sl = '\0';
+        _cleanup_free_ char *joined = xasprintf("%s/%s", *dir ? dir : "", target);
+        snprintf(out, cap, "%s", joined);
+}
+
 int engine_container_path_stat(struct engine *eng, const char *ref, const char *path,
                                json_t **stat_out, struct err **e)
 {
@@ -212,13 +276,11 @@ int engine_container_path_stat(struct engine *eng, const char *ref, const char *
                 else
                         r = err_sys(e, "stat %s", path);
         } else {
-                if (S_ISLNK(st.st_mode)) {
-                        ssize_t n = readlinkat(t.dirfd, t.name, target_buf, sizeof(target_buf) - 1);
-                        if (n > 0)
-                                target_buf[n] = '\0';
-                }
+                if (S_ISLNK(st.st_mode))
+                        link_target(h.rootfd, h.rootfs, path, t.dirfd, t.name, target_buf,
+                                    sizeof(target_buf));
                 char mt[48];
-                go_time(&st.st_mtim, mt);
+                io_format_time_go((int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec, mt);
                 *stat_out = json_pack(
                     "{s:s, s:I, s:I, s:s, s:s}", "name", t.base, "size", (json_int_t)st.st_size,
                     "mode", (json_int_t)go_mode(st.st_mode), "mtime", mt, "linkTarget", target_buf);
@@ -265,8 +327,10 @@ static int write_tree(struct archive *a, int pfd, const char *name, const char *
         }
         struct archive_entry *ent = archive_entry_new();
         archive_entry_copy_stat(ent, &st);
+        size_t al = strlen(arcname);
+        int slash_end = al > 0 && arcname[al - 1] == '/';
         if (S_ISDIR(st.st_mode)) {
-                _cleanup_free_ char *dn = xasprintf("%s/", arcname);
+                _cleanup_free_ char *dn = xasprintf("%s%s", arcname, slash_end ? "" : "/");
                 archive_entry_copy_pathname(ent, dn);
         } else {
                 archive_entry_copy_pathname(ent, arcname);
@@ -340,7 +404,7 @@ static int write_tree(struct archive *a, int pfd, const char *name, const char *
                 if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
                         continue;
                 _cleanup_free_ char *child =
-                    *arcname ? xasprintf("%s/%s", arcname, de->d_name) : xstrdup(de->d_name);
+                    xasprintf("%s%s%s", arcname, slash_end ? "" : "/", de->d_name);
                 if (write_tree(a, dirfd(d), de->d_name, child, e) < 0) {
                         ret = -1;
                         break;
@@ -399,9 +463,8 @@ int engine_container_archive_get(struct engine *eng, const char *ref, const char
                 if (a == NULL) {
                         r = -1;
                 } else {
-                        /* "/" is archived as "." with its contents below */
-                        const char *top = strcmp(t.base, "/") == 0 ? "." : t.base;
-                        r = tar_finish(a, write_tree(a, t.dirfd, t.name, top, e), e);
+                        /* "/" is archived as "/", "/bin/", ... as Docker does */
+                        r = tar_finish(a, write_tree(a, t.dirfd, t.name, t.base, e), e);
                 }
         }
         target_free(&t);

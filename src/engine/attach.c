@@ -80,8 +80,10 @@ struct attacher *attacher_new(int frame, int want_out, int want_err)
 {
         struct attacher *a = xcalloc(1, sizeof(*a));
         pthread_mutex_init(&a->mu, NULL);
+        pthread_cond_init(&a->cv, NULL);
         a->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (a->efd < 0) {
+                pthread_cond_destroy(&a->cv);
                 pthread_mutex_destroy(&a->mu);
                 free(a);
                 return NULL;
@@ -97,6 +99,7 @@ void attacher_free(struct attacher *a)
         if (a == NULL)
                 return;
         close(a->efd);
+        pthread_cond_destroy(&a->cv);
         pthread_mutex_destroy(&a->mu);
         free(a->buf);
         free(a);
@@ -278,8 +281,16 @@ void attach_broadcast(struct engine *eng, struct container *c, int stream, const
 void attach_container_exited(struct engine *eng, struct container *c)
 {
         (void)eng;
-        for (struct attacher *a = c->attachers; a != NULL; a = a->next)
+        for (struct attacher *a = c->attachers; a != NULL; a = a->next) {
                 attacher_end(a);
+                /* the lifecycle frees the exited shim after this returns: let
+                 * a stdin write still using it finish (the shim drops input
+                 * for an exited process, so this is short) */
+                pthread_mutex_lock(&a->mu);
+                while (a->writing)
+                        pthread_cond_wait(&a->cv, &a->mu);
+                pthread_mutex_unlock(&a->mu);
+        }
 }
 
 struct fd_out {
@@ -303,22 +314,32 @@ static int write_fd_out(void *ctx, int stream, const void *buf, size_t n)
 struct cin {
         struct engine *eng;
         struct container *c;
+        struct attacher *a;
 };
 
-/* The container's shim changes across start/restart: look it up each time. */
+/* The container's shim changes across start/restart: look it up each
+ * time.  The write itself runs without eng->lock: it blocks while the
+ * process does not read its stdin, and the engine must not stall with it
+ * (attach_container_exited keeps the shim alive until it is done). */
 static int container_stdin(void *ctx, const void *buf, size_t n)
 {
         struct cin *ci = ctx;
         _cleanup_err_ struct err *err = NULL;
-        int r = 0;
         pthread_mutex_lock(&ci->eng->lock);
-        if (ci->c->shim != NULL) {
-                if (n == 0)
-                        r = shim_close_stdin(ci->c->shim, &err);
-                else
-                        r = shim_write_stdin(ci->c->shim, buf, n, &err);
+        struct shim *s = ci->c->shim;
+        if (s != NULL) {
+                pthread_mutex_lock(&ci->a->mu);
+                ci->a->writing = 1;
+                pthread_mutex_unlock(&ci->a->mu);
         }
         pthread_mutex_unlock(&ci->eng->lock);
+        if (s == NULL)
+                return 0;
+        int r = n == 0 ? shim_close_stdin(s, &err) : shim_write_stdin(s, buf, n, &err);
+        pthread_mutex_lock(&ci->a->mu);
+        ci->a->writing = 0;
+        pthread_cond_broadcast(&ci->a->cv);
+        pthread_mutex_unlock(&ci->a->mu);
         if (r < 0)
                 log_debug("attach %.12s: stdin: %s", ci->c->id, err->msg);
         return 0;
@@ -353,7 +374,9 @@ int engine_container_attach(struct engine *eng, const char *ref, const struct en
         }
         int tty = json_flag(c->config, "Tty");
         int open_stdin = json_flag(c->config, "OpenStdin");
-        int stdin_once = json_flag(c->config, "StdinOnce");
+        /* Docker closes the stdin of a StdinOnce container when the
+         * attach's input ends, except with a tty */
+        int stdin_once = json_flag(c->config, "StdinOnce") && !tty;
         pthread_mutex_unlock(&eng->lock);
 
         if (o->logs) {
@@ -385,7 +408,7 @@ int engine_container_attach(struct engine *eng, const char *ref, const struct en
         pthread_mutex_unlock(&eng->lock);
 
         if (alive) {
-                struct cin ci = {eng, c};
+                struct cin ci = {eng, c, a};
                 int use_in = o->in && open_stdin;
                 int r =
                     io_pump(a, fd, use_in ? container_stdin : NULL, &ci, stdin_once, keys, n_keys);

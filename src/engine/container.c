@@ -164,6 +164,9 @@ static json_t *json_str_or_null(const char *s)
 int container_save(struct engine *eng, struct container *c, struct err **e)
 {
         (void)eng;
+        /* a removal unlinks the record first: never bring it back */
+        if (c->removed || c->status == ST_REMOVING)
+                return 0;
         json_t *state = json_pack(
             "{s:s, s:i, s:i, s:b, s:o, s:I, s:I, s:b, s:b}", "Status",
             container_status_name(c->status), "Pid", (int)c->pid, "ExitCode", c->exit_code,

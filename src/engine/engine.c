@@ -366,17 +366,29 @@ int engine_reload(struct engine *eng, const struct engine_opts *o, struct err **
         (void)e;
         /* Only what can change at run time: the registry options and the log
          * defaults.  Paths stay as opened. */
-        pthread_mutex_lock(&eng->lock);
         struct engine_opts n;
-        struct engine_opts merged = *o;
-        merged.root = eng->o.root;
-        merged.exec_root = eng->o.exec_root;
-        merged.runtime = eng->o.runtime;
-        merged.shim_path = eng->o.shim_path;
-        merged.init_path = eng->o.init_path;
-        merged.cgroup_parent = eng->o.cgroup_parent;
-        opts_copy(&n, &merged);
-        opts_free(&eng->o);
+        opts_copy(&n, o);
+        pthread_mutex_lock(&eng->lock);
+#define KEEP(f)                                                                                    \
+        do {                                                                                       \
+                const char *t = n.f;                                                               \
+                n.f = eng->o.f;                                                                    \
+                eng->o.f = t;                                                                      \
+        } while (0)
+        KEEP(root);
+        KEEP(exec_root);
+        KEEP(runtime);
+        KEEP(shim_path);
+        KEEP(init_path);
+        KEEP(cgroup_parent);
+#undef KEEP
+        /* the old options are retired, not freed: a pull may still read the
+         * registry options engine_registry_opts handed out */
+        struct engine_opts *v = realloc(eng->retired_opts, (eng->n_retired_opts + 1) * sizeof(*v));
+        if (v == NULL)
+                abort();
+        eng->retired_opts = v;
+        v[eng->n_retired_opts++] = eng->o;
         eng->o = n;
         pthread_mutex_unlock(&eng->lock);
         return 0;
@@ -435,6 +447,9 @@ void engine_close(struct engine *eng)
         pthread_mutex_destroy(&eng->lock);
         pthread_mutex_destroy(&eng->store_lock);
         opts_free(&eng->o);
+        for (size_t i = 0; i < eng->n_retired_opts; i++)
+                opts_free(&eng->retired_opts[i]);
+        free(eng->retired_opts);
         free(eng);
 }
 

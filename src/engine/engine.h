@@ -14,7 +14,8 @@
  * `ref` arguments name a container as Docker does: full id, name (with or
  * without the leading "/"), or a unique id prefix.
  *
- * Implemented by: engine.c container.c events.c (lifecycle, state, events),
+ * Implemented by: engine.c container.c lifecycle.c container_list.c names.c
+ * events.c (lifecycle, state, events),
  * logs.c attach.c exec.c health.c stats.c archive.c (I/O and inspection).
  */
 #ifndef BARGE_ENGINE_H
@@ -62,7 +63,7 @@ const struct registry_opts *engine_registry_opts(struct engine *eng);
 struct store *engine_store_lock(struct engine *eng);
 void engine_store_unlock(struct engine *eng);
 
-/* ---- containers: lifecycle [engine.c, container.c] ---- */
+/* ---- containers: lifecycle [engine.c container.c lifecycle.c container_list.c] ---- */
 
 /* POST /containers/create: `body` is the request (Config fields at the top
  * level plus HostConfig and NetworkingConfig).  Validates, resolves the

@@ -163,7 +163,8 @@ int engine_events(struct engine *eng, int64_t since, int64_t until, json_t *filt
         };
         int ret = 0;
         pthread_mutex_lock(&eng->ev_lock);
-        uint64_t next = since > 0 ? eng->ev_seq - eng->ev_count : eng->ev_seq;
+        /* a time bound asks for history too, as Docker does */
+        uint64_t next = since > 0 || until > 0 ? eng->ev_seq - eng->ev_count : eng->ev_seq;
         int done = 0;
         while (!done) {
                 /* copy what is new, emit it unlocked */

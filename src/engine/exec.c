@@ -80,9 +80,14 @@ static struct exec *exec_unref(struct exec *x)
 static void *destroy_main(void *arg)
 {
         struct exec **list = arg;
+        struct engine *eng = list[0]->eng;
         for (size_t i = 0; list[i] != NULL; i++)
                 exec_destroy(list[i]);
         free(list);
+        pthread_mutex_lock(&eng->lock);
+        eng->bg_threads--; /* engine_close waits for it */
+        pthread_cond_broadcast(&eng->cond);
+        pthread_mutex_unlock(&eng->lock);
         return NULL;
 }
 
@@ -212,17 +217,17 @@ static int exec_launch(struct engine *eng, struct container *c, struct exec *x, 
         pthread_mutex_unlock(&eng->lock);
         pid_t pid = 0;
         if (shim_start(s, &pid, e) < 0) {
-                int code = (*e)->code == EACCES ? 126 : (*e)->code == ENOENT ? 127 : 126;
+                /* Docker 20.10 (the reference here) records 126 for every
+                 * exec that could not start, a missing binary included */
                 pthread_mutex_lock(&eng->lock);
                 x->running = 0;
-                if (!x->has_exit) {
-                        x->has_exit = 1;
-                        x->exit_code = code;
-                }
-                x->exit_code = code;
+                x->has_exit = 1;
+                x->exit_code = 126;
                 if (x->in_table)
                         drop_exec_id(eng, x->cid, x->id);
                 pthread_mutex_unlock(&eng->lock);
+                /* a bad request as Docker answers it (400) */
+                (*e)->code = EINVAL;
                 return err_wrap(e, "OCI runtime exec failed");
         }
         pthread_mutex_lock(&eng->lock);
@@ -231,9 +236,38 @@ static int exec_launch(struct engine *eng, struct container *c, struct exec *x, 
         return 0;
 }
 
+/* Let go of the shims (an fd each) and state dirs of exited execs that
+ * nobody is starting; their records stay for inspect.  Not under
+ * eng->lock (shim_free). */
+static void sweep_exited(struct engine *eng)
+{
+        struct shim *shims[32];
+        char *dirs[32];
+        size_t n = 0;
+        pthread_mutex_lock(&eng->lock);
+        for (size_t i = 0; i < eng->n_execs && n < ARRAY_SIZE(shims); i++) {
+                struct exec *x = eng->execs[i];
+                if (!x->has_exit || x->refs != 1 || x->shim == NULL)
+                        continue;
+                shims[n] = x->shim;
+                dirs[n++] = x->state_dir;
+                x->shim = NULL;
+                x->state_dir = NULL;
+        }
+        pthread_mutex_unlock(&eng->lock);
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_err_ struct err *err = NULL;
+                shim_free(shims[i]);
+                if (dirs[i] != NULL)
+                        rm_rf(dirs[i], &err);
+                free(dirs[i]);
+        }
+}
+
 int engine_exec_create(struct engine *eng, const char *ref, json_t *body, char id[65],
                        struct err **e)
 {
+        sweep_exited(eng);
         json_t *cmd = json_object_get(body, "Cmd");
         if (!json_is_array(cmd) || json_array_size(cmd) == 0)
                 return err_new(e, EINVAL, "No exec command specified");
@@ -359,7 +393,11 @@ int engine_exec_start(struct engine *eng, const char *exec_id, int detach, int f
                         /* the client already has the hijacked stream: the
                          * failure goes there, as Docker writes it */
                         _cleanup_free_ char *m = xasprintf("%s\r\n", (*e)->msg);
-                        write_all(fd, m, strlen(m));
+                        size_t ml = strlen(m);
+                        unsigned char hdr[8];
+                        io_frame_header(hdr, 1, (uint32_t)ml);
+                        if (tty || write_all(fd, hdr, sizeof(hdr)) == 0)
+                                write_all(fd, m, ml);
                         err_free(e);
                         r = 0;
                 }
@@ -399,6 +437,7 @@ out:
         pthread_mutex_unlock(&eng->lock);
         if (dead != NULL)
                 exec_destroy(dead);
+        sweep_exited(eng);
         return r;
 }
 
@@ -429,6 +468,10 @@ int engine_exec_inspect(struct engine *eng, const char *exec_id, json_t **out, s
         pthread_mutex_unlock(&eng->lock);
         if (j == NULL)
                 return err_new(e, EINVAL, "exec %s: cannot build its JSON", exec_id);
+        /* omitempty in Docker's types */
+        json_t *pc = json_object_get(j, "ProcessConfig");
+        if (json_string_length(json_object_get(pc, "user")) == 0)
+                json_object_del(pc, "user");
         *out = j;
         return 0;
 }
@@ -480,8 +523,14 @@ void exec_container_removed(struct engine *eng, struct container *c)
         pthread_attr_t at;
         pthread_attr_init(&at);
         pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-        if (nd == 0 || pthread_create(&t, &at, destroy_main, dead) != 0)
-                free(dead); /* nothing to free, or leak rather than deadlock */
+        if (nd > 0)
+                eng->bg_threads++;
+        if (nd > 0 && pthread_create(&t, &at, destroy_main, dead) != 0) {
+                eng->bg_threads--;
+                nd = 0; /* leak rather than deadlock */
+        }
+        if (nd == 0)
+                free(dead);
         pthread_attr_destroy(&at);
         eng->n_execs = k;
         if (k == 0) {
@@ -514,7 +563,7 @@ int exec_run_collect(struct engine *eng, struct container *c, json_t *exec_confi
         int64_t t = (int64_t)dl.tv_sec * 1000000000 + dl.tv_nsec + timeout_ns;
         pthread_mutex_lock(&eng->lock);
         if (r == 0) {
-                while (!x->has_exit && !*stop_flag) {
+                while (!x->has_exit && !*stop_flag && !eng->closing) {
                         struct timespec now;
                         clock_gettime(CLOCK_MONOTONIC, &now);
                         int64_t n = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;

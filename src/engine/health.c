@@ -55,7 +55,7 @@ static int64_t now_mono(void)
 /* Sleep until `until` (monotonic ns) or a stop; eng->lock held. */
 static void wait_until(struct health *h, int64_t until)
 {
-        while (!h->stop) {
+        while (!h->stop && !h->eng->closing) {
                 int64_t n = now_mono();
                 if (n >= until)
                         return;
@@ -85,9 +85,9 @@ static void record(struct health *h, int64_t start, int64_t end, int code, const
                 if (streak >= h->retries)
                         status = "unhealthy";
         }
-        char sb[40], eb[40];
-        io_format_time(start, sb);
-        io_format_time(end, eb);
+        char sb[48], eb[48];
+        io_format_time_go(start, sb);
+        io_format_time_go(end, eb);
         json_t *logv = json_object_get(hj, "Log");
         if (!json_is_array(logv)) {
                 logv = json_array();
@@ -121,7 +121,7 @@ static void *health_main(void *arg)
         pthread_mutex_lock(&eng->lock);
         for (;;) {
                 wait_until(h, now_mono() + h->interval);
-                if (h->stop)
+                if (h->stop || eng->closing)
                         break;
                 pthread_mutex_unlock(&eng->lock);
 
@@ -146,7 +146,7 @@ static void *health_main(void *arg)
                 }
 
                 pthread_mutex_lock(&eng->lock);
-                if (h->stop)
+                if (h->stop || eng->closing)
                         break;
                 /* a failed start (container no longer running) is not a
                  * probe result */
@@ -154,10 +154,17 @@ static void *health_main(void *arg)
                         continue;
                 record(h, t0, t1, code, output ? output : "", t0 - started < h->start_period);
         }
+        if (h->c->health == h) /* engine_close: not stopped by anyone */
+                h->c->health = NULL;
         pthread_mutex_unlock(&eng->lock);
         container_put(eng, h->c);
         json_decref(h->exec_config);
         free(h);
+        /* engine_close waits for bg_threads before it frees anything */
+        pthread_mutex_lock(&eng->lock);
+        eng->bg_threads--;
+        pthread_cond_broadcast(&eng->cond);
+        pthread_mutex_unlock(&eng->lock);
         return NULL;
 }
 
@@ -194,13 +201,17 @@ void health_start(struct engine *eng, struct container *c)
         json_decref(c->health_json);
         c->health_json =
             json_pack("{s:s, s:i, s:[]}", "Status", "starting", "FailingStreak", 0, "Log");
+        if (eng->closing)
+                return;
         c->refs++; /* released by the thread through container_put */
+        eng->bg_threads++;
         pthread_t t;
         pthread_attr_t at;
         pthread_attr_init(&at);
         pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
         if (pthread_create(&t, &at, health_main, h) != 0) {
                 c->refs--;
+                eng->bg_threads--;
                 json_decref(h->exec_config);
                 free(h);
                 log_warn("health %.12s: cannot start its thread", c->id);

@@ -1,6 +1,7 @@
 /*
  * engine internals shared by its files.  Two groups of files meet here:
- * the lifecycle (engine.c container.c events.c) and the I/O side (logs.c
+ * the lifecycle (engine.c container.c lifecycle.c container_list.c events.c,
+ * private helpers in lifecycle.h) and the I/O side (logs.c
  * attach.c exec.c health.c stats.c archive.c).  Each function below says
  * which side implements it.
  *
@@ -106,9 +107,13 @@ struct engine {
         /* lifecycle side: background threads (policy restarts, AutoRemove)
          * running; engine_close waits for them (under lock) */
         int bg_threads;
+        /* options replaced by engine_reload, kept until close: callers may
+         * still hold pointers into them (engine_registry_opts) */
+        struct engine_opts *retired_opts;
+        size_t n_retired_opts;
 };
 
-/* ---- lifecycle side (engine.c, container.c) ---- */
+/* ---- lifecycle side (engine.c, container.c, lifecycle.c) ---- */
 
 /* Find a container by ref (see engine.h) and take a reference, under
  * eng->lock (taken and released inside).  ENOENT "No such container: ref". */

@@ -36,6 +36,11 @@ struct attacher {
         int want_out, want_err;
         int ended; /* the process exited (or was removed): drain then stop */
         size_t dropped;
+        /* a write to the container's shim is under way without eng->lock
+         * (it may block while the process does not read its stdin); the
+         * exit waits for it before the lifecycle frees the shim */
+        int writing;
+        pthread_cond_t cv;
 };
 
 struct attacher *attacher_new(int frame, int want_out, int want_err);
@@ -64,6 +69,8 @@ int logs_read(struct engine *eng, struct container *c, const struct engine_logs_
               engine_out_fn out, void *ctx, struct err **e);
 /* "2024-01-01T00:00:00.123456789Z" (nine digits, as Docker prints). */
 void io_format_time(int64_t ns, char buf[40]);
+/* RFC3339Nano as Go marshals times: trailing zeros of the fraction dropped. */
+void io_format_time_go(int64_t ns, char buf[48]);
 /* Parse RFC3339 with optional fraction and Z or +hh:mm; -1 if malformed. */
 int io_parse_time(const char *s, int64_t *ns);
 

@@ -410,6 +410,9 @@ static void handle_exit_locked(struct engine *eng, struct shim_ctx *sc, int code
                 attach_container_exited(eng, c);
                 pthread_cond_broadcast(&eng->cond);
         }
+        /* engine_close owns the handles it collected; no new threads then */
+        if (eng->closing)
+                return;
         /* the shim handle must not be freed on the shim thread */
         bg_spawn(eng, c, sc, BG_NONE, 0);
         container_after_exit(eng, c, 0);
@@ -581,7 +584,7 @@ static int resolve_ns(struct engine *eng, struct container *c, const char *field
 /* The slow part of a start, without eng->lock: everything up to a started
  * process. */
 static int prepare_and_spawn(struct engine *eng, struct container *c, struct shim_ctx *sc,
-                             pid_t *pid, json_t *warnings, struct err **e)
+                             pid_t *pid, int64_t *started, json_t *warnings, struct err **e)
 {
         _cleanup_free_ char *snap = xasprintf("%s/rootfs", c->dir);
         if (!is_mounted(c->rootfs)) {
@@ -655,6 +658,8 @@ static int prepare_and_spawn(struct engine *eng, struct container *c, struct shi
         };
         if (shim_spawn(&spec_s, &callbacks, sc, &sc->shim, e) < 0)
                 return -1;
+        /* StartedAt is before the process runs: its exit may beat our return */
+        *started = now_ns();
         return shim_start(sc->shim, pid, e);
 }
 
@@ -676,8 +681,9 @@ static int start_locked(struct engine *eng, struct container *c, struct err **e)
         pthread_mutex_unlock(&eng->lock);
 
         pid_t pid = 0;
+        int64_t started = 0;
         json_t *warnings = json_array();
-        int r = prepare_and_spawn(eng, c, sc, &pid, warnings, e);
+        int r = prepare_and_spawn(eng, c, sc, &pid, &started, warnings, e);
         json_decref(warnings);
 
         pthread_mutex_lock(&eng->lock);
@@ -691,6 +697,8 @@ static int start_locked(struct engine *eng, struct container *c, struct err **e)
                 c->exit_code = code == ENOENT ? 127 : code == EACCES ? 126 : 128;
                 if (c->status == ST_RESTARTING)
                         c->status = ST_EXITED;
+                /* a "next-exit" waiter registered before the start returns */
+                c->exit_gen++;
                 save_or_log(eng, c);
                 pthread_cond_broadcast(&eng->cond);
                 /* Docker answers 400 for a missing or non-executable command */
@@ -703,13 +711,20 @@ static int start_locked(struct engine *eng, struct container *c, struct err **e)
                         c->refs--;
                         free(sc);
                 }
+                /* as dockerd: a --rm container that cannot start is removed
+                 * (`docker run --rm` waits for the removal after the error) */
+                if (json_is_true(json_object_get(c->host_config, "AutoRemove")) &&
+                    !c->auto_removing) {
+                        c->auto_removing = 1;
+                        bg_spawn(eng, c, NULL, BG_REMOVE, 0);
+                }
                 return -1;
         }
         c->shim = sc->shim;
         c->shim_ctx = sc;
         c->pid = pid;
         c->status = ST_RUNNING;
-        c->started_ns = now_ns();
+        c->started_ns = started;
         c->has_been_started = 1;
         c->stopped_by_user = 0;
         c->exit_code = 0;
@@ -728,41 +743,68 @@ static int start_locked(struct engine *eng, struct container *c, struct err **e)
 
 /* ---- recovery at engine_open ---- */
 
+/* Connect to the shim in c's state dir; 1 when it answered.  `orphan`:
+ * the record does not say running (barged died between starting the
+ * process and saving), so adopt it. */
+static int reconnect(struct engine *eng, struct container *c, int orphan)
+{
+        struct shim_ctx *sc = xcalloc(1, sizeof(*sc));
+        sc->eng = eng;
+        sc->c = c;
+        c->refs++;
+        _cleanup_err_ struct err *e = NULL;
+        pthread_mutex_lock(&eng->lock);
+        /* hold the lock: an exit callback must see c->shim set */
+        if (shim_connect(c->state_dir, &callbacks, sc, &sc->shim, &e) == 0) {
+                if (orphan && !sc->exited) {
+                        _cleanup_free_ char *pidf = xasprintf("%s/pid", c->state_dir);
+                        _cleanup_free_ char *buf = NULL;
+                        size_t len = 0;
+                        _cleanup_err_ struct err *pe = NULL;
+                        if (read_file(pidf, 64, &buf, &len, &pe) == 0)
+                                c->pid = atoi(buf);
+                        c->status = ST_RUNNING;
+                        c->has_been_started = 1;
+                        c->restart_pending = 0;
+                        if (c->started_ns <= 0)
+                                c->started_ns = now_ns();
+                        save_or_log(eng, c);
+                }
+                if (!sc->exited) {
+                        c->shim = sc->shim;
+                        c->shim_ctx = sc;
+                        if (c->status == ST_RUNNING &&
+                            json_is_object(json_object_get(c->config, "Healthcheck")))
+                                health_start(eng, c);
+                }
+                pthread_mutex_unlock(&eng->lock);
+                return 1;
+        }
+        pthread_mutex_unlock(&eng->lock);
+        c->refs--;
+        free(sc);
+        if (e->code != ENOENT && e->code != ECONNREFUSED)
+                log_warn("container %.12s: %s", c->id, e->msg);
+        return 0;
+}
+
 void container_recover(struct engine *eng, struct container *c, int *apply_policy)
 {
         *apply_policy = 0;
         int was_up = c->status == ST_RUNNING || c->status == ST_PAUSED ||
                      c->status == ST_RESTARTING || c->status == ST_REMOVING;
+        if (!was_up || c->status == ST_RESTARTING) {
+                _cleanup_free_ char *sock = xasprintf("%s/shim.sock", c->state_dir);
+                if (access(sock, F_OK) == 0 && reconnect(eng, c, 1))
+                        return;
+        }
         if (!was_up) {
                 /* always / unless-stopped come back when barged does */
                 *apply_policy = c->has_been_started;
                 return;
         }
-        if (c->status == ST_RUNNING || c->status == ST_PAUSED) {
-                struct shim_ctx *sc = xcalloc(1, sizeof(*sc));
-                sc->eng = eng;
-                sc->c = c;
-                c->refs++;
-                _cleanup_err_ struct err *e = NULL;
-                pthread_mutex_lock(&eng->lock);
-                /* hold the lock: an exit callback must see c->shim set */
-                if (shim_connect(c->state_dir, &callbacks, sc, &sc->shim, &e) == 0) {
-                        if (!sc->exited) {
-                                c->shim = sc->shim;
-                                c->shim_ctx = sc;
-                                if (c->status == ST_RUNNING &&
-                                    json_is_object(json_object_get(c->config, "Healthcheck")))
-                                        health_start(eng, c);
-                        }
-                        pthread_mutex_unlock(&eng->lock);
-                        return;
-                }
-                pthread_mutex_unlock(&eng->lock);
-                c->refs--;
-                free(sc);
-                if (e->code != ENOENT)
-                        log_warn("container %.12s: %s", c->id, e->msg);
-        }
+        if ((c->status == ST_RUNNING || c->status == ST_PAUSED) && reconnect(eng, c, 0))
+                return;
         int code = 0, oom = 0;
         int64_t fin = 0;
         _cleanup_err_ struct err *e2 = NULL;
@@ -886,6 +928,17 @@ int engine_container_create(struct engine *eng, const char *name, json_t *body,
                 err_new(e, EINVAL, "can't create 'AutoRemove' container with restart policy");
                 goto out;
         }
+        json_t *lcfg = json_object_get(json_object_get(hc, "LogConfig"), "Config");
+        const char *ms = cfg_str(lcfg, "max-size"), *mf = cfg_str(lcfg, "max-file");
+        long long mfn = 0;
+        if (ms && parse_size(ms) < 0) {
+                err_new(e, EINVAL, "invalid max-size \"%s\"", ms);
+                goto out;
+        }
+        if (mf && (parse_int64(mf, &mfn) < 0 || mfn < 1)) {
+                err_new(e, EINVAL, "invalid max-file \"%s\"", mf);
+                goto out;
+        }
         if (resolve_image(eng, image, image_id, e) < 0)
                 goto out;
         icfg = image_config(eng, image_id);
@@ -965,7 +1018,9 @@ int engine_container_start(struct engine *eng, const char *ref, struct err **e)
         else {
                 if (c->status == ST_RESTARTING)
                         c->restart_pending = 0;
+                /* a start by the user begins the policy's count again */
                 c->restart_delay_ms = 0;
+                c->restart_count = 0;
                 r = start_locked(eng, c, e);
         }
         container_put_locked(eng, c);
@@ -992,14 +1047,19 @@ static int wait_exit(struct engine *eng, struct container *c, unsigned gen, long
         return c->exit_gen != gen || c->removed;
 }
 
+/* A frozen process cannot act on a signal: thaw it.  Drops eng->lock
+ * around the runtime call. */
 static void resume_if_paused(struct engine *eng, struct container *c)
 {
         if (c->status != ST_PAUSED)
                 return;
         _cleanup_err_ struct err *e = NULL;
-        if (engine_runtime(eng, NULL, &e, "resume", c->id, (char *)NULL) < 0)
+        pthread_mutex_unlock(&eng->lock);
+        int r = engine_runtime(eng, NULL, &e, "resume", c->id, (char *)NULL);
+        pthread_mutex_lock(&eng->lock);
+        if (r < 0)
                 log_warn("resume %.12s: %s", c->id, e->msg);
-        else
+        else if (c->status == ST_PAUSED)
                 c->status = ST_RUNNING;
 }
 
@@ -1124,6 +1184,7 @@ int engine_container_restart(struct engine *eng, const char *ref, int timeout, s
         else if (!is_up(c)) {
                 c->restart_pending = 0;
                 c->restart_delay_ms = 0;
+                c->restart_count = 0;
                 r = start_locked(eng, c, e);
         }
         if (r == 0)
@@ -1185,7 +1246,9 @@ int engine_container_wait(struct engine *eng, const char *ref, const char *condi
         if (r == 0) {
                 if (exit_code)
                         *exit_code = c->exit_code;
-                if (error_msg && c->error)
+                /* as dockerd: a removal ends the wait without the start
+                 * error (the client already has it from the start call) */
+                if (error_msg && c->error && !c->removed)
                         *error_msg = xstrdup(c->error);
         }
         container_put_locked(eng, c);

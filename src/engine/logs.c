@@ -38,6 +38,20 @@ void io_format_time(int64_t ns, char buf[40])
         snprintf(buf + n, 40 - n, ".%09ldZ", frac);
 }
 
+void io_format_time_go(int64_t ns, char buf[48])
+{
+        char b[40];
+        io_format_time(ns, b);
+        /* drop the fraction's trailing zeros (and a bare '.') */
+        size_t l = strlen(b) - 1; /* at the 'Z' */
+        size_t k = l;
+        while (k > 0 && b[k - 1] == '0')
+                k--;
+        if (k > 0 && b[k - 1] == '.')
+                k--;
+        snprintf(buf, 48, "%.*sZ", (int)k, b);
+}
+
 int io_parse_time(const char *s, int64_t *ns)
 {
         struct tm tm = {0};
@@ -239,6 +253,17 @@ static int follow(struct engine *eng, struct container *c, const char *path, str
                                 close(cur);
                                 cur = -1;
                                 rd->pend_len = 0;
+                                /* rotated twice since we looked: the file
+                                 * after ours is <log>.1 by now */
+                                _cleanup_free_ char *p1 = xasprintf("%s.1", path);
+                                struct stat c1;
+                                if (stat(p1, &c1) == 0 && c1.st_ino != a.st_ino) {
+                                        _cleanup_close_ int fd1 = open(p1, O_RDONLY | O_CLOEXEC);
+                                        off_t o1 = 0;
+                                        if (fd1 >= 0 && read_from(rd, fd1, &o1) < 0)
+                                                return 0;
+                                        rd->pend_len = 0;
+                                }
                                 continue;
                         }
                 }

@@ -55,7 +55,11 @@ struct shim_spec {
  * stream 1 stdout, 2 stderr (with a tty everything is 1).  `exit`: the
  * process is gone: exit code (128+N for a signal), finish time in unix
  * nanoseconds, whether the OOM killer ended it; after it the shim handle
- * is dead (shim_free it). */
+ * is dead (shim_free it; that may be done from inside a callback).  If the
+ * shim itself dies (SIGKILL) without recording an exit, `exit` comes with
+ * 255, as Docker reports a lost task; the process may still run then (the
+ * runtime's `delete --force` ends it).  Once shim_free returns, no
+ * callback for that handle runs any more. */
 struct shim_callbacks {
         void (*output)(void *ctx, int stream, const void *buf, size_t n);
         void (*exit)(void *ctx, int exit_code, int64_t finished_ns, int oom_killed);
@@ -71,7 +75,9 @@ int shim_spawn(const struct shim_spec *spec, const struct shim_callbacks *cb, vo
  * ENOENT when no shim runs there any more (then read the exit file). */
 int shim_connect(const char *state_dir, const struct shim_callbacks *cb, void *ctx,
                  struct shim **out, struct err **e);
-/* Create and start the process; on success *pid is its pid.  On failure
+/* Create and start the process; on success *pid is its pid.  Blocks until
+ * the shim reports (any thread, but not from inside a callback: the
+ * callbacks' thread delivers the answer).  On failure
  * the error carries the runtime's own message (e.g. `exec: "nope":
  * executable file not found`), errno ENOENT when the executable is
  * missing and EACCES when it is not executable (Docker's 127 / 126), and

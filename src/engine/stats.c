@@ -60,12 +60,12 @@ static json_int_t host_memory(void)
         return pages > 0 && psize > 0 ? (json_int_t)pages * psize : 0;
 }
 
+/* a container that is not running: Docker leaves out the host's fields */
 static json_t *zero_cpu(void)
 {
-        return json_pack("{s:{s:I, s:I, s:I}, s:I, s:I, s:{s:I, s:I, s:I}}", "cpu_usage",
-                         "total_usage", (json_int_t)0, "usage_in_kernelmode", (json_int_t)0,
-                         "usage_in_usermode", (json_int_t)0, "system_cpu_usage", (json_int_t)0,
-                         "online_cpus", (json_int_t)0, "throttling_data", "periods", (json_int_t)0,
+        return json_pack("{s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I}}", "cpu_usage", "total_usage",
+                         (json_int_t)0, "usage_in_kernelmode", (json_int_t)0, "usage_in_usermode",
+                         (json_int_t)0, "throttling_data", "periods", (json_int_t)0,
                          "throttled_periods", (json_int_t)0, "throttled_time", (json_int_t)0);
 }
 
@@ -111,11 +111,12 @@ static json_t *convert(json_t *d, json_t *prev)
                 json_decref(json_object_get(mem, "stats"));
         if (jint(d, "memory.usage.max") > 0)
                 json_object_set_new(mem, "max_usage", json_integer(jint(d, "memory.usage.max")));
-        json_object_set_new(mem, "failcnt", json_integer(jint(d, "memory.usage.failcnt")));
+        if (jint(d, "memory.usage.failcnt") > 0) /* omitempty in Docker's types */
+                json_object_set_new(mem, "failcnt", json_integer(jint(d, "memory.usage.failcnt")));
 
         json_t *blk = json_object_get(d, "blkio");
         json_t *blkio = json_pack(
-            "{s:o, s:o, s:n, s:n, s:n, s:n, s:n, s:n}", "io_service_bytes_recursive",
+            "{s:o, s:o, s:[], s:[], s:[], s:[], s:[], s:[]}", "io_service_bytes_recursive",
             blkio_list(json_object_get(blk, "ioServiceBytesRecursive")), "io_serviced_recursive",
             blkio_list(json_object_get(blk, "ioServicedRecursive")), "io_queue_recursive",
             "io_service_time_recursive", "io_wait_time_recursive", "io_merged_recursive",

@@ -7,12 +7,54 @@
  * signal N killed it), as tini does.  Static, no library besides libc.
  */
 #include <errno.h>
+#include <link.h>
 #include <signal.h>
-#include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+/* One line to stderr with write(2): no stdio, which would be most of this
+ * static binary and of its RSS in every container. */
+static void say(const char *a, const char *b, int err)
+{
+        const char *parts[] = {"barge-init: ",           a,   b ? b : "", err ? ": " : "",
+                               err ? strerror(err) : "", "\n"};
+        for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+                ssize_t n = write(2, parts[i], strlen(parts[i]));
+                (void)n;
+        }
+}
+
+/* Drop our read-only file pages (code, constants) from the page table
+ * once the child runs: page faults map whole windows of the cached static
+ * binary, most of which the wait loop never uses again.  Those segments
+ * are never written (RELRO, which is, is skipped), so whatever the loop
+ * touches comes back from the page cache.  As barge-shim does. */
+static int shed_segment(struct dl_phdr_info *info, size_t size, void *data)
+{
+        uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+        uintptr_t relro_lo = 0, relro_hi = 0;
+        for (int i = 0; i < info->dlpi_phnum; i++) {
+                const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+                if (ph->p_type == PT_GNU_RELRO) {
+                        relro_lo = (info->dlpi_addr + ph->p_vaddr) & ~(pg - 1);
+                        relro_hi =
+                            (info->dlpi_addr + ph->p_vaddr + ph->p_memsz + pg - 1) & ~(pg - 1);
+                }
+        }
+        for (int i = 0; i < info->dlpi_phnum; i++) {
+                const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+                if (ph->p_type != PT_LOAD || (ph->p_flags & PF_W))
+                        continue;
+                uintptr_t a = (info->dlpi_addr + ph->p_vaddr + pg - 1) & ~(pg - 1);
+                uintptr_t b = (info->dlpi_addr + ph->p_vaddr + ph->p_filesz) & ~(pg - 1);
+                if (b > a && !(a < relro_hi && b > relro_lo))
+                        madvise((void *)a, b - a, MADV_DONTNEED);
+        }
+        return 1; /* the executable only */
+}
 
 int main(int argc, char **argv)
 {
@@ -20,7 +62,7 @@ int main(int argc, char **argv)
         if (argc > 1 && strcmp(argv[1], "--") == 0)
                 first = 2;
         if (first >= argc) {
-                fprintf(stderr, "usage: barge-init [--] COMMAND [ARG...]\n");
+                say("usage: barge-init [--] COMMAND [ARG...]", NULL, 0);
                 return 2;
         }
         /* every signal is waited for synchronously; the child gets the
@@ -34,17 +76,18 @@ int main(int argc, char **argv)
 
         pid_t child = fork();
         if (child < 0) {
-                perror("barge-init: fork");
+                say("fork", NULL, errno);
                 return 1;
         }
         if (child == 0) {
                 sigprocmask(SIG_SETMASK, &old, NULL);
                 execvp(argv[first], argv + first);
                 int err = errno;
-                fprintf(stderr, "barge-init: exec %s: %s\n", argv[first], strerror(err));
+                say("exec ", argv[first], err);
                 _exit(err == ENOENT ? 127 : 126);
         }
 
+        dl_iterate_phdr(shed_segment, NULL);
         for (;;) {
                 siginfo_t si;
                 int sig = sigwaitinfo(&all, &si);
@@ -54,7 +97,7 @@ int main(int argc, char **argv)
                         /* everything but SIGCHLD is the command's, job
                          * control signals included */
                         if (kill(child, sig) < 0 && errno != ESRCH)
-                                perror("barge-init: kill");
+                                say("kill", NULL, errno);
                         continue;
                 }
                 int st;

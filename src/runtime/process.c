@@ -7,6 +7,7 @@
  */
 #include "internal.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -40,15 +41,33 @@ static int is_executable(const char *path)
         return stat(path, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111);
 }
 
+/* runc's wording, with Go's lower-case error text: the docker CLI picks
+ * its exit code (127 not found, 126 not executable) from these words. */
+static int exec_error(struct err **e, int code, const char *name, const char *what)
+{
+        char reason[128];
+        snprintf(reason, sizeof(reason), "%s", strerror(code));
+        reason[0] = (char)tolower((unsigned char)reason[0]);
+        err_new(e, 0, "exec: \"%s\": %s%s", name, what, reason);
+        if (*e)
+                (*e)->code = code;
+        return -1;
+}
+
 int process_resolve(struct exec_plan *plan, struct err **e)
 {
         const char *name = plan->proc->args[0];
         if (strchr(name, '/')) {
                 struct stat st;
-                if (stat(name, &st) < 0)
-                        return err_sys(e, "exec: \"%s\": stat %s", name, name);
+                if (stat(name, &st) < 0) {
+                        int code = errno;
+                        _cleanup_free_ char *what = xasprintf("stat %s: ", name);
+                        return exec_error(e, code, name, what);
+                }
                 if (S_ISDIR(st.st_mode))
                         return err_new(e, EACCES, "exec: \"%s\": is a directory", name);
+                if (!(st.st_mode & 0111))
+                        return exec_error(e, EACCES, name, "");
                 plan->path = xstrdup(name);
                 return 0;
         }

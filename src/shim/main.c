@@ -42,6 +42,8 @@
 #define CLIENT_OUT_MAX (256 * 1024) /* output queued for a slow client, then dropped */
 #define DRAIN_NS (2LL * 1000000000) /* after the exit: wait this long for the pipes' EOF */
 #define ACK_NS (5LL * 1000000000)   /* after EXIT: wait this long for the client's ack */
+/* not started and nobody connected for this long: nobody will start us */
+#define ORPHAN_NS (5LL * 1000000000)
 
 enum phase {
         WAITING,  /* not started yet */
@@ -101,6 +103,8 @@ static void drop_client(void)
         S.cfd = -1;
         S.inlen = 0;
         S.olen = 0;
+        if (S.phase == WAITING)
+                S.deadline = now_ns() + ORPHAN_NS;
 }
 
 static void flush_client(void)
@@ -406,6 +410,8 @@ static void accept_client(void)
         /* one client at a time: a reconnecting barged replaces the old one */
         drop_client();
         S.cfd = fd;
+        if (S.phase == WAITING)
+                S.deadline = 0;
         if (S.phase == EXITED)
                 send_exit();
 }
@@ -464,6 +470,14 @@ static int loop(void)
                 if (S.phase == DRAINING &&
                     ((S.out[0].fd < 0 && S.out[1].fd < 0) || now_ns() >= S.deadline))
                         finish();
+                if (S.phase == WAITING && S.cfd < 0 && S.deadline > 0 && now_ns() >= S.deadline) {
+                        /* barged went away before starting us (it spawns a
+                         * shim per start): nothing will start us now */
+                        shim_logf("no client and not started: exiting");
+                        unlink("shim.sock");
+                        unlink("shim.pid");
+                        return 0;
+                }
                 if ((S.phase == EXITED || S.phase == FAILED) &&
                     (S.cfd < 0 || now_ns() >= S.deadline || (S.phase == FAILED && S.olen == 0)))
                         return 0;

@@ -212,8 +212,7 @@ static int ok_status(int st)
 }
 
 /* a listening socket for the runtime's --console-socket; `path` receives
- * what to pass (absolute when it fits sun_path, else relative to the
- * shim's cwd, the state dir, which the runtime inherits) */
+ * what to pass (absolute when it fits sun_path) */
 static int console_listen(const struct shim_opts *o, char **path, struct err **e)
 {
         unlink(CONSOLE_SOCK);
@@ -231,8 +230,10 @@ static int console_listen(const struct shim_opts *o, char **path, struct err **e
         if (strlen(abs) < sizeof(sa.sun_path)) {
                 *path = abs;
         } else {
+                /* too long: through our cwd (the state dir) from anywhere,
+                 * since runtimes connect from a directory of their own */
                 free(abs);
-                *path = xstrdup(CONSOLE_SOCK);
+                *path = xasprintf("/proc/%d/cwd/%s", (int)getpid(), CONSOLE_SOCK);
         }
         return fd;
 }

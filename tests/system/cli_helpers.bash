@@ -20,8 +20,8 @@ wait_for() {
 	return 1
 }
 
-# pty_script: writes the pseudo-terminal driver to $E_TMP/pty.py and echoes
-# its path.  Usage: python3 pty.py SCRIPT -- COMMAND...; SCRIPT is a list
+# pty_script: writes the pseudo-terminal driver to $E_TMP/clipty.py and echoes
+# its path.  Usage: python3 clipty.py SCRIPT -- COMMAND...; SCRIPT is a list
 # of steps separated by ';;':
 #   send TEXT      type TEXT (\r \x10 escapes as in Python)
 #   expect TEXT    wait up to 15 s for TEXT in the output
@@ -29,7 +29,7 @@ wait_for() {
 #   sleep SECS
 #   exit CODE      wait up to 15 s for the command to exit with CODE
 pty_script() {
-	cat >"$E_TMP/pty.py" <<'PY'
+	cat >"$E_TMP/clipty.py" <<'PY'
 import codecs, fcntl, os, pty, select, struct, sys, termios, time
 sep = sys.argv.index("--")
 steps = [s.strip() for s in " ".join(sys.argv[1:sep]).split(";;") if s.strip()]
@@ -80,5 +80,5 @@ for step in steps:
             pump(0.1)
 print("pty ok")
 PY
-	echo "$E_TMP/pty.py"
+	echo "$E_TMP/clipty.py"
 }

@@ -110,8 +110,12 @@ registry_with_busybox() {
 	run D start nosuchthing
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"No such container: nosuchthing"* ]]
-	run D run --rm busybox /no/such/binary
-	[ "$status" -eq 127 ]
+	run -127 D run --rm busybox /no/such/binary
+	[[ "$output" == *'exec: "/no/such/binary": stat /no/such/binary: no such file or directory'* ]]
+	run -126 D run --rm busybox /etc/passwd
+	[[ "$output" == *'permission denied'* ]]
+	run -0 D ps -a -q
+	[ -z "$output" ]
 	D create --name holder busybox true >/dev/null
 	run D rmi busybox:latest
 	[ "$status" -ne 0 ]

@@ -60,21 +60,21 @@ barged_start() {
 
 barged_stop() {
 	[ -n "${E_PID:-}" ] || return 0
-	kill -TERM "$E_PID" 2>/dev/null
+	kill -TERM "$E_PID" 2>/dev/null || true
 	local i
 	for i in $(seq 1 200); do
 		kill -0 "$E_PID" 2>/dev/null || break
 		sleep 0.05
 	done
-	kill -9 "$E_PID" 2>/dev/null
-	wait "$E_PID" 2>/dev/null
+	kill -9 "$E_PID" 2>/dev/null || true
+	wait "$E_PID" 2>/dev/null || true
 	E_PID=
 }
 
 barged_kill() {
 	[ -n "${E_PID:-}" ] || return 0
-	kill -9 "$E_PID" 2>/dev/null
-	wait "$E_PID" 2>/dev/null
+	kill -9 "$E_PID" 2>/dev/null || true
+	wait "$E_PID" 2>/dev/null || true
 	E_PID=
 }
 
@@ -101,12 +101,12 @@ engine_ids() {
 	ls "$E_ROOT/containers" 2>/dev/null
 }
 
-# processes whose command line mentions this test's dir (shims, containers' runtimes)
+# processes working in this barged's exec root (shims, runtimes), not barged itself
 engine_procs() {
 	local p
 	for p in /proc/[0-9]*; do
-		[ "${p#/proc/}" = "$$" ] && continue
-		tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q -- "$E_TMP/" && echo "${p#/proc/}"
+		[ "${p#/proc/}" = "$$" ] || [ "${p#/proc/}" = "${E_PID:-}" ] && continue
+		{ tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null | grep -q -- "$E_RUN/" && echo "${p#/proc/}"
 	done
 }
 
@@ -121,7 +121,7 @@ engine_cgroups() {
 
 engine_leaks() {
 	local p
-	for p in $(engine_procs); do echo "process $p: $(tr '\0' ' ' <"/proc/$p/cmdline")"; done
+	for p in $(engine_procs); do echo "process $p: $({ tr '\0' ' ' <"/proc/$p/cmdline"; } 2>/dev/null)"; done
 	for p in $(engine_mounts); do echo "mount $p"; done
 	for p in $(engine_cgroups); do echo "cgroup $p"; done
 }

@@ -435,3 +435,49 @@ images_rows() {
 	# a small image
 	[ "$(inspect hello-world .Size)" -lt 1000000 ] || fail "hello-world is $(inspect hello-world .Size) bytes"
 }
+
+# api PATH [CURL ARGS...]: a request to the test's barged, the body on
+# stdout and the status on the last line.
+api() {
+	local path=$1
+	shift
+	curl -s --max-time 60 --unix-socket "$BARGED_SOCK" -w '\n%{http_code}' "$@" "http://barged/v1.41$path"
+}
+
+@test "API: image events; dockerd's list, error and pull stream shapes" {
+	local t0 out
+	barged_ensure --registry-mirror "$MIRROR" || fail "barged did not start"
+	t0=$(date +%s)
+	out=$(api /images/load -X POST --data-binary @"$(hello_tar)")
+	assert_eq "$(tail -n1 <<<"$out")" 200 "load status"
+	assert_eq "$(head -n1 <<<"$out" | jq -r .stream)" "Loaded image: hello-world:latest"
+	out=$(api '/images/hello-world/tag?repo=foo&tag=1' -X POST)
+	assert_eq "$(tail -n1 <<<"$out")" 201 "tag status"
+	out=$(api /images/foo:1 -X DELETE)
+	assert_json "$(head -n1 <<<"$out")" '[{"Untagged":"foo:1"}]' "rmi of one of two names"
+	out=$(api '/images/create?fromImage=busybox&tag=latest' -X POST)
+	assert_eq "$(tail -n1 <<<"$out")" 200 "pull status"
+	# a stream of progress objects, dockerd's first and last lines
+	assert_json "$(sed -n 1p <<<"$out")" '{"status":"Pulling from library/busybox","id":"latest"}'
+	assert_contains "$out" "{\"status\":\"Digest: $BB_MANIFEST\"}"
+	assert_contains "$out" '"status":"Status: Downloaded newer image for busybox:latest"'
+	assert_contains "$out" '"progressDetail":{"current":'
+	# a missing tag: a plain 404 before any stream
+	out=$(api '/images/create?fromImage=busybox&tag=nope' -X POST)
+	assert_eq "$(tail -n1 <<<"$out")" 404 "status of a pull of a missing tag"
+	assert_contains "$(head -n1 <<<"$out" | jq -r .message)" "busybox:nope"
+	local hello_id
+	hello_id=$(inspect hello-world .Id | tr -d '"')
+	out=$(api /images/hello-world -X DELETE)
+	assert_eq "$(tail -n1 <<<"$out")" 200 "rmi status"
+	out=$(api /images/json)
+	assert_eq "$(head -n1 <<<"$out" | jq -c '[.[] | .RepoTags, .SharedSize, .Containers]')" \
+		'[["busybox:latest"],-1,-1]' "list entries"
+	out=$(api '/images/json?filters=%7B%22bogus%22%3A%5B%22x%22%5D%7D')
+	assert_eq "$(tail -n1 <<<"$out")" 400 "status of an unknown filter"
+	out=$(api "/events?since=$t0&until=$(($(date +%s) + 1))&filters=%7B%22type%22%3A%5B%22image%22%5D%7D")
+	assert_eq "$(head -n -1 <<<"$out" | jq -r '.Action' | tr '\n' ' ')" \
+		"load tag untag pull untag delete " "image events"
+	assert_eq "$(head -n -1 <<<"$out" | jq -r 'select(.Action == "load") | .Actor.ID')" \
+		"$hello_id" "the load event names the image id"
+}

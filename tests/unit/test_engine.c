@@ -62,7 +62,8 @@ static int setup(void)
         if (realpath("build/bin/barge-runtime", rt_path) == NULL ||
             realpath("build/bin/barge-shim", shim_path) == NULL)
                 return -1;
-        if (sh("sh tests/lib/mkrootfs.sh %s/rootfs >/dev/null && tar -C %s/rootfs -cf %s/rootfs.tar .",
+        if (sh("sh tests/lib/mkrootfs.sh %s/rootfs >/dev/null && tar -C %s/rootfs -cf "
+               "%s/rootfs.tar .",
                tmp, tmp, tmp) != 0)
                 return -1;
         struct store *s = NULL;
@@ -93,10 +94,10 @@ static void teardown(void)
                 if (engine_container_list(eng, 1, -1, 0, NULL, &all, &e) == 0) {
                         size_t i;
                         json_t *v;
-                        json_array_foreach (all, i, v) {
+                        json_array_foreach(all, i, v)
+                        {
                                 engine_container_remove(
-                                        eng, json_string_value(json_object_get(v, "Id")), 1, 0,
-                                        &e);
+                                    eng, json_string_value(json_object_get(v, "Id")), 1, 0, &e);
                                 err_free(&e);
                         }
                         json_decref(all);
@@ -105,8 +106,12 @@ static void teardown(void)
                 engine_close(eng);
                 eng = NULL;
         }
-        sh("grep -q ' %s' /proc/self/mountinfo && awk '$5 ~ \"^%s\" {print $5}' /proc/self/mountinfo | sort -r | xargs -r umount -l", tmp, tmp);
-        sh("rmdir /sys/fs/cgroup%s 2>/dev/null", cgparent);
+        sh("grep -q ' %s' /proc/self/mountinfo && awk '$5 ~ \"^%s\" {print $5}' "
+           "/proc/self/mountinfo | sort -r | xargs -r umount -l",
+           tmp, tmp);
+        sh("for d in /sys/fs/cgroup%s /sys/fs/cgroup/*%s; do [ -d $d ] && "
+           "find $d -depth -type d -exec rmdir {} + ; done 2>/dev/null",
+           cgparent, cgparent);
         sh("rm -rf %s", tmp);
 }
 
@@ -114,7 +119,8 @@ static json_t *body(const char *cmd, const char *extra_hc)
 {
         json_error_t je;
         char buf[1024];
-        snprintf(buf, sizeof(buf), "{\"Image\": \"busybox\", \"Cmd\": [\"sh\", \"-c\", \"%s\"], "
+        snprintf(buf, sizeof(buf),
+                 "{\"Image\": \"busybox\", \"Cmd\": [\"sh\", \"-c\", \"%s\"], "
                  "\"HostConfig\": {\"NetworkMode\": \"none\"%s%s}}",
                  cmd, extra_hc ? ", " : "", extra_hc ? extra_hc : "");
         json_t *b = json_loads(buf, 0, &je);
@@ -146,6 +152,15 @@ static json_t *inspect(const char *ref)
                 err_free(&e);
         }
         return o;
+}
+
+/* inspect, kept until the next call (for one-line lookups) */
+static json_t *inspect_keep(const char *ref)
+{
+        static json_t *last;
+        json_decref(last);
+        last = inspect(ref);
+        return last;
 }
 
 static const char *state_str(json_t *o, const char *k)
@@ -227,10 +242,20 @@ static void test_run_and_wait(void)
         err_free(&e);
         json_decref(f);
 
+        /* rmi asks who uses the image; /info counts */
+        json_t *img = json_object_get(inspect_keep(id), "Image");
+        int running = -1;
+        char *user = engine_image_user(eng, json_string_value(img), &running);
+        CHECK(user && strcmp(user, id) == 0 && running == 0);
+        free(user);
+        json_t *counts = engine_container_counts(eng);
+        CHECK(json_integer_value(json_object_get(counts, "Containers")) == 1);
+        CHECK(json_integer_value(json_object_get(counts, "ContainersStopped")) == 1);
+        json_decref(counts);
+
         /* start again: same container, a second run */
         CHECK(engine_container_start(eng, "first", &e) == 0);
-        CHECK(engine_container_wait(eng, "first", "not-running", NULL, NULL, &code, NULL, &e) ==
-              0);
+        CHECK(engine_container_wait(eng, "first", "not-running", NULL, NULL, &code, NULL, &e) == 0);
         CHECK(code == 3);
         CHECK(engine_container_remove(eng, "first", 0, 0, &e) == 0);
         CHECK(engine_container_inspect(eng, id, 0, &o, &e) < 0 && e->code == ENOENT);
@@ -307,6 +332,67 @@ static void test_names_and_errors(void)
         CHECK(engine_container_prune(eng, NULL, &rep, &e) == 0);
         CHECK(json_array_size(json_object_get(rep, "ContainersDeleted")) == 3);
         json_decref(rep);
+}
+
+/* Malformed requests fail (or work) without crashing and leave nothing. */
+static void test_bad_input(void)
+{
+        static const char *const bodies[] = {
+            "{\"Image\": 5}",
+            "{\"Image\": \"busybox\", \"Cmd\": \"true\"}",
+            "{\"Image\": \"busybox\", \"Cmd\": [1, 2]}",
+            "{\"Image\": \"busybox\", \"Cmd\": [\"true\"], \"HostConfig\": []}",
+            "{\"Image\": \"busybox\", \"Cmd\": [\"true\"], \"Labels\": [1]}",
+            "{\"Image\": \"busybox\", \"Cmd\": [\"true\"], \"HostConfig\": "
+            "{\"RestartPolicy\": {\"Name\": 3}, \"LogConfig\": {\"Config\": 7}}}",
+            "{\"Image\": \"busybox\", \"Cmd\": [\"true\"], \"HostConfig\": "
+            "{\"LogConfig\": {\"Type\": \"json-file\", \"Config\": {\"max-size\": "
+            "\"lots\"}}}}",
+            "{\"Image\": \"\", \"Cmd\": [\"true\"]}",
+            "[]",
+        };
+        for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+                struct err *e = NULL;
+                json_t *b = json_loads(bodies[i], 0, NULL);
+                json_t *w = json_array();
+                char id[65];
+                int r = engine_container_create(eng, NULL, b, NULL, id, w, &e);
+                if (r == 0) {
+                        engine_container_start(eng, id, &e);
+                        err_free(&e);
+                        int code;
+                        engine_container_wait(eng, id, NULL, NULL, NULL, &code, NULL, &e);
+                        err_free(&e);
+                        json_t *o = inspect(id);
+                        CHECK(o);
+                        json_decref(o);
+                        json_t *l = NULL;
+                        CHECK(engine_container_list(eng, 1, -1, 1, NULL, &l, &e) == 0);
+                        json_decref(l);
+                        CHECK(engine_container_remove(eng, id, 1, 0, &e) == 0);
+                } else {
+                        printf("# body %zu: %s\n", i, e->msg);
+                }
+                err_free(&e);
+                json_decref(b);
+                json_decref(w);
+        }
+        struct err *e = NULL;
+        CHECK(engine_container_inspect(eng, "", 0, &(json_t *){NULL}, &e) < 0);
+        err_free(&e);
+        CHECK(engine_container_kill(eng, "nope", "KILL", &e) < 0 && e->code == ENOENT);
+        err_free(&e);
+        CHECK(engine_container_wait(eng, "nope", "bogus", NULL, NULL, NULL, NULL, &e) < 0);
+        err_free(&e);
+        json_t *f = json_loads("{\"label\": 5, \"status\": {\"running\": true}}", 0, NULL);
+        json_t *l = NULL;
+        CHECK(engine_container_list(eng, 1, -1, 0, f, &l, &e) == 0);
+        json_decref(l);
+        json_decref(f);
+        f = json_loads("[1]", 0, NULL);
+        CHECK(engine_container_list(eng, 1, -1, 0, f, &l, &e) < 0 && e->code == EINVAL);
+        err_free(&e);
+        json_decref(f);
 }
 
 static void test_stop_kill_pause_restart(void)
@@ -398,8 +484,8 @@ static void test_restart_policy(void)
         err_free(&e);
 
         /* always: stop ends it for good */
-        CHECK(create("always", "sleep 0.2; exit 2",
-                     "\"RestartPolicy\": {\"Name\": \"always\"}", id) == 0);
+        CHECK(create("always", "sleep 0.2; exit 2", "\"RestartPolicy\": {\"Name\": \"always\"}",
+                     id) == 0);
         CHECK(engine_container_start(eng, id, &e) == 0);
         ok = 0;
         for (int i = 0; i < 100 && !ok; i++) {
@@ -452,6 +538,9 @@ static void test_update_and_next_exit(void)
         char path[512], *data = NULL;
         size_t len = 0;
         snprintf(path, sizeof(path), "/sys/fs/cgroup%s/%s/memory.max", cgparent, id);
+        if (access(path, F_OK) < 0)
+                snprintf(path, sizeof(path), "/sys/fs/cgroup/memory%s/%s/memory.limit_in_bytes",
+                         cgparent, id);
         if (read_file(path, 64, &data, &len, &e) == 0) {
                 CHECK(atoll(data) == 64LL << 20);
                 free(data);
@@ -462,8 +551,7 @@ static void test_update_and_next_exit(void)
         json_t *o = inspect(id);
         CHECK(o);
         CHECK_STR(json_string_value(json_object_get(
-                          json_object_get(json_object_get(o, "HostConfig"), "RestartPolicy"),
-                          "Name")),
+                      json_object_get(json_object_get(o, "HostConfig"), "RestartPolicy"), "Name")),
                   "unless-stopped");
         CHECK(json_integer_value(json_object_get(json_object_get(o, "HostConfig"), "Memory")) ==
               64LL << 20);
@@ -566,6 +654,26 @@ static void test_reopen(void)
         CHECK_STR(state_str(o, "Status"), "exited");
         CHECK(state_int(o, "ExitCode") == 137);
         json_decref(o);
+
+        /* barged died between starting a process and recording it: the
+         * record says "created", the shim runs; open adopts it */
+        CHECK(engine_container_start(eng, id, &e) == 0);
+        engine_close(eng);
+        eng = NULL;
+        char cj[512];
+        snprintf(cj, sizeof(cj), "%s/containers/%s/container.json", root, id);
+        json_t *rec = json_load_file(cj, 0, NULL);
+        CHECK(rec);
+        json_object_set_new(json_object_get(rec, "State"), "Status", json_string("created"));
+        CHECK(json_dump_file(rec, cj, 0) == 0);
+        json_decref(rec);
+        CHECK(engine_open(&op, &eng, &e) == 0);
+        CHECK(wait_status(id, "running", 1000));
+        CHECK(engine_container_stop(eng, id, 0, NULL, &e) == 0);
+        o = inspect(id);
+        CHECK(o);
+        CHECK_STR(state_str(o, "Status"), "exited");
+        json_decref(o);
         CHECK(engine_container_remove(eng, id, 0, 0, &e) == 0);
 
         /* a directory without container.json is debris: swept at open */
@@ -589,8 +697,11 @@ static void test_many_list(void)
         json_t *l = NULL;
         CHECK(engine_container_list(eng, 1, -1, 0, NULL, &l, &e) == 0);
         clock_gettime(CLOCK_MONOTONIC, &b);
-        CHECK(json_array_size(l) == 100);
+        size_t n = json_array_size(l);
         json_decref(l);
+        if (n != 100)
+                printf("# listed %zu\n", n);
+        CHECK(n == 100);
         long ms = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
         printf("# list of 100: %ld ms\n", ms);
         CHECK(ms < 50);
@@ -601,6 +712,21 @@ static void test_many_list(void)
         CHECK(engine_container_prune(eng, NULL, &rep, &e) == 0);
         CHECK(json_array_size(json_object_get(rep, "ContainersDeleted")) == 100);
         json_decref(rep);
+}
+
+/* After every container is removed: no mount under the temp dir, no
+ * container cgroup under our parent, no shim of ours. */
+static void test_nothing_left(void)
+{
+        json_t *l = NULL;
+        struct err *e = NULL;
+        CHECK(engine_container_list(eng, 1, -1, 0, NULL, &l, &e) == 0);
+        CHECK(json_array_size(l) == 0);
+        json_decref(l);
+        CHECK(sh("grep -q ' %s' /proc/self/mountinfo", tmp) != 0);
+        CHECK(sh("ls -d /sys/fs/cgroup%s/*/ /sys/fs/cgroup/*%s/*/ 2>/dev/null | grep -q .",
+                 cgparent, cgparent) != 0);
+        CHECK(sh("pgrep -f '[b]arge-shim.*%s' >/dev/null", tmp) != 0);
 }
 
 int main(void)
@@ -626,12 +752,14 @@ int main(void)
         }
         RUN(test_run_and_wait);
         RUN(test_names_and_errors);
+        RUN(test_bad_input);
         RUN(test_stop_kill_pause_restart);
         RUN(test_restart_policy);
         RUN(test_update_and_next_exit);
         RUN(test_events);
         RUN(test_reopen);
         RUN(test_many_list);
+        RUN(test_nothing_left);
         teardown();
         return DONE();
 }

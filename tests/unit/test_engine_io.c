@@ -57,7 +57,11 @@ static int setup(void)
         char cwd[400];
         if (getcwd(cwd, sizeof(cwd)) == NULL)
                 return -1;
-        snprintf(bindir, sizeof(bindir), "%s/build/bin", cwd);
+        const char *b = getenv("BARGE_BUILD"); /* tests/run.sh sets it */
+        if (b != NULL && *b)
+                snprintf(bindir, sizeof(bindir), "%s/bin", b);
+        else
+                snprintf(bindir, sizeof(bindir), "%s/build/bin", cwd);
         snprintf(tmp, sizeof(tmp), "/tmp/barge-eio-XXXXXX");
         if (mkdtemp(tmp) == NULL)
                 return -1;
@@ -251,6 +255,78 @@ static void test_logs_follow(void)
         rm_container(id);
 }
 
+/* rotated files (max-size 1k, 3 files): tail spans them, order holds */
+static void test_logs_rotated(void)
+{
+        char id[65];
+        CHECK(run("logs3",
+                  "{\"Cmd\": [\"sh\", \"-c\", \"i=100; while [ $i -lt 200 ]; do echo l$i; "
+                  "i=$((i+1)); done\"], \"HostConfig\": {\"LogConfig\": {\"Type\": "
+                  "\"json-file\", \"Config\": {\"max-size\": \"1k\", \"max-file\": \"3\"}}}}",
+                  1, id) == 0);
+        CHECK(wait_exit(id) == 0);
+        char cmd[512];
+        snprintf(cmd, sizeof(cmd), "test -e %s/containers/%s/%s-json.log.1", root, id, id);
+        CHECK(sh(cmd) == 0); /* it did rotate */
+        snprintf(cmd, sizeof(cmd),
+                 "cat %s/containers/%s/%s-json.log* | wc -l | sed 's/^/# on disk: /'", root, id,
+                 id);
+        sh(cmd);
+        _cleanup_err_ struct err *e = NULL;
+        struct collect *c = xcalloc(1, sizeof(*c));
+        struct engine_logs_opts o = {.out = 1, .err = 1, .tail = -1};
+        int r = engine_container_logs(eng, id, &o, collect_out, c, &e);
+        /* consecutive, ending with l199 */
+        int ok = r == 0 && c->len > 0;
+        int prev = -1, count = 0;
+        for (char *p = c->buf; ok && *p; p = strchr(p, '\n') + 1) {
+                int v = atoi(p + 1);
+                if (p[0] != 'l' || (prev >= 0 && v != prev + 1))
+                        ok = 0;
+                prev = v;
+                count++;
+        }
+        printf("# %d lines kept, last l%d\n", count, prev);
+        free(c);
+        CHECK(ok && prev == 199 && count < 100);
+
+        c = xcalloc(1, sizeof(*c));
+        o.tail = 20;
+        r = engine_container_logs(eng, id, &o, collect_out, c, &e);
+        ok = r == 0 && strncmp(c->buf, "l180\n", 5) == 0 && c->n == 20;
+        free(c);
+        CHECK(ok);
+        rm_container(id);
+}
+
+/* follow across rotations: every line once, in order */
+static void test_logs_follow_rotated(void)
+{
+        char id[65];
+        CHECK(run("logs4",
+                  "{\"Cmd\": [\"sh\", \"-c\", \"sleep 0.3; i=100; while [ $i -lt 200 ]; do "
+                  "echo l$i; usleep 10000; i=$((i+1)); done\"], \"HostConfig\": {\"LogConfig\": "
+                  "{\"Type\": \"json-file\", \"Config\": {\"max-size\": \"1k\", \"max-file\": "
+                  "\"3\"}}}}",
+                  1, id) == 0);
+        _cleanup_err_ struct err *e = NULL;
+        struct collect *c = xcalloc(1, sizeof(*c));
+        struct engine_logs_opts o = {.out = 1, .err = 1, .tail = -1, .follow = 1};
+        int r = engine_container_logs(eng, id, &o, collect_out, c, &e);
+        int ok = r == 0 && c->len > 0, prev = 99, count = 0;
+        for (char *p = c->buf; ok && *p; p = strchr(p, '\n') + 1) {
+                int v = atoi(p + 1);
+                if (p[0] != 'l' || v != prev + 1)
+                        ok = 0;
+                prev = v;
+                count++;
+        }
+        printf("# followed %d lines, last l%d\n", count, prev);
+        free(c);
+        CHECK(ok && count == 100);
+        rm_container(id);
+}
+
 /* ---- attach ---- */
 
 struct att {
@@ -327,6 +403,69 @@ static void test_attach(void)
         CHECK(wait_exit(id) == 0);
         close(sv[0]);
         close(sv[1]);
+        rm_container(id);
+}
+
+static void test_attach_tty(void)
+{
+        char id[65];
+        CHECK(run("att3", "{\"Cmd\": [\"sh\", \"-c\", \"sleep 0.3; echo hi\"], \"Tty\": true}", 0,
+                  id) == 0);
+        int sv[2];
+        CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+        struct att a = {id, sv[0], NULL, -2, 0};
+        pthread_create(&a.t, NULL, attach_thread, &a);
+        msleep(200);
+        _cleanup_err_ struct err *e = NULL;
+        CHECK(engine_container_start(eng, id, &e) == 0);
+        pthread_join(a.t, NULL);
+        CHECK(a.r == 0);
+        char buf[64] = "";
+        ssize_t n = recv(sv[1], buf, sizeof(buf) - 1, MSG_DONTWAIT);
+        close(sv[0]);
+        close(sv[1]);
+        CHECK(n == 4 && memcmp(buf, "hi\r\n", 4) == 0); /* raw, no frame header */
+        rm_container(id);
+}
+
+static void *big_writer(void *arg)
+{
+        int fd = *(int *)arg;
+        char *big = xmalloc(1 << 20);
+        memset(big, 'x', 1 << 20);
+        for (int i = 0; i < 4; i++)
+                if (write_all(fd, big, 1 << 20) < 0)
+                        break;
+        free(big);
+        return NULL;
+}
+
+/* a process that does not read its stdin while a client pushes megabytes
+ * into it must not stall the engine (the stdin write blocks, not eng->lock) */
+static void test_attach_stdin_backpressure(void)
+{
+        char id[65];
+        CHECK(run("att4", "{\"Cmd\": [\"sleep\", \"3\"], \"OpenStdin\": true}", 1, id) == 0);
+        int sv[2];
+        CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+        struct att a = {id, sv[0], NULL, -2, 0};
+        pthread_create(&a.t, NULL, attach_thread, &a);
+        pthread_t w;
+        pthread_create(&w, NULL, big_writer, &sv[1]);
+        msleep(1000);
+        int64_t t0 = now_ns();
+        char st[32];
+        int r = container_status(id, st, sizeof(st));
+        int64_t took = now_ns() - t0;
+        /* the attach ends when the container exits, the writer when the
+         * socket goes */
+        pthread_join(a.t, NULL);
+        shutdown(sv[1], SHUT_RDWR);
+        pthread_join(w, NULL);
+        close(sv[0]);
+        close(sv[1]);
+        CHECK(r == 0 && took < 500000000LL);
+        CHECK_STR(st, "running");
         rm_container(id);
 }
 
@@ -435,13 +574,28 @@ static void test_exec(void)
         CHECK(engine_exec_start(eng, xid, 0, sv[0], &e) == 0);
         close(sv[0]);
         char msg[1024] = "";
-        ssize_t n = read(sv[1], msg, sizeof(msg) - 1);
+        int n = read_frame(sv[1], &stream, msg, sizeof(msg));
         close(sv[1]);
-        CHECK(n > 0);
+        CHECK(n > 0 && stream == 1);
+        CHECK(strstr(msg, "OCI runtime exec failed: ") == msg);
+        CHECK(strcmp(msg + n - 2, "\r\n") == 0);
         printf("# missing binary: %s", msg);
         CHECK(exec_json(xid, &j) == 0);
-        CHECK(json_integer_value(json_object_get(j, "ExitCode")) == 127);
+        CHECK(json_integer_value(json_object_get(j, "ExitCode")) == 126);
         json_decref(j);
+
+        /* with a tty: raw output, no frame header */
+        cfg = json_loads("{\"AttachStdout\": true, \"Tty\": true, \"Cmd\": [\"echo\", \"tty\"]}", 0,
+                         NULL);
+        CHECK(engine_exec_create(eng, id, cfg, xid, &e) == 0);
+        json_decref(cfg);
+        CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+        CHECK(engine_exec_start(eng, xid, 0, sv[0], &e) == 0);
+        close(sv[0]);
+        char raw[64] = "";
+        ssize_t rn = read(sv[1], raw, sizeof(raw) - 1);
+        close(sv[1]);
+        CHECK(rn == 5 && memcmp(raw, "tty\r\n", 5) == 0);
 
         /* detached */
         cfg = json_loads("{\"Cmd\": [\"sh\", \"-c\", \"exit 5\"]}", 0, NULL);
@@ -650,7 +804,7 @@ static void test_archive(void)
         json_decref(st);
         CHECK(engine_container_path_stat(eng, id, "/bin/sh", &st, &e) == 0);
         CHECK(json_integer_value(json_object_get(st, "mode")) & (1LL << 27));
-        CHECK_STR(json_string_value(json_object_get(st, "linkTarget")), "busybox");
+        CHECK_STR(json_string_value(json_object_get(st, "linkTarget")), "/bin/busybox");
         json_decref(st);
         CHECK(engine_container_path_stat(eng, id, "/etc", &st, &e) == 0);
         CHECK(json_integer_value(json_object_get(st, "mode")) & (1LL << 31));
@@ -725,6 +879,27 @@ static void test_archive(void)
         rm_container(id);
 }
 
+/* cp works on a container that was never started: its root gets mounted */
+static void test_archive_created(void)
+{
+        char id[65];
+        CHECK(run("arch2", "{\"Cmd\": [\"true\"]}", 0, id) == 0);
+        _cleanup_err_ struct err *e = NULL;
+        json_t *st = NULL;
+        CHECK(engine_container_path_stat(eng, id, "/etc/passwd", &st, &e) == 0);
+        json_decref(st);
+        struct membuf out = {0};
+        CHECK(engine_container_archive_get(eng, id, "/etc/passwd", mem_write, &out, &e) == 0);
+        char names[256];
+        CHECK(tar_names(&out, names, sizeof(names)) == 0);
+        free(out.p);
+        CHECK_STR(names, "passwd ");
+        /* and it still starts afterwards */
+        CHECK(engine_container_start(eng, id, &e) == 0);
+        CHECK(wait_exit(id) == 0);
+        rm_container(id);
+}
+
 static void test_changes(void)
 {
         char id[65];
@@ -751,8 +926,11 @@ int main(void)
                 SKIP(test_engine_io, "needs root");
                 return DONE();
         }
-        if (access("build/bin/barge-shim", X_OK) < 0 ||
-            access("build/bin/barge-runtime", X_OK) < 0) {
+        const char *b = getenv("BARGE_BUILD");
+        char shim[512], rt[512];
+        snprintf(shim, sizeof(shim), "%s/bin/barge-shim", b && *b ? b : "build");
+        snprintf(rt, sizeof(rt), "%s/bin/barge-runtime", b && *b ? b : "build");
+        if (access(shim, X_OK) < 0 || access(rt, X_OK) < 0) {
                 SKIP(test_engine_io, "build/bin/barge-shim and barge-runtime are not built");
                 return DONE();
         }
@@ -764,12 +942,17 @@ int main(void)
         }
         RUN(test_logs);
         RUN(test_logs_follow);
+        RUN(test_logs_rotated);
+        RUN(test_logs_follow_rotated);
         RUN(test_attach);
+        RUN(test_attach_tty);
+        RUN(test_attach_stdin_backpressure);
         RUN(test_detach_keys);
         RUN(test_exec);
         RUN(test_health);
         RUN(test_stats_top);
         RUN(test_archive);
+        RUN(test_archive_created);
         RUN(test_changes);
         teardown();
         return DONE();

@@ -171,7 +171,7 @@ static int ctr_make(struct ctr *c, const char *name, const char *const *args, in
         if (sh("mkdir -p %s %s && cd %s && %s spec </dev/null", c->bundle, c->state, c->bundle,
                rt_bin) != 0)
                 return -1;
-        char cfg[400];
+        char cfg[512];
         snprintf(cfg, sizeof(cfg), "%s/config.json", c->bundle);
         json_t *j = json_load_file(cfg, 0, NULL);
         if (!j)
@@ -346,7 +346,7 @@ static void test_missing_executable(void)
         const char *once = strstr(e->msg, "o such file or directory");
         CHECK(once && !strstr(once + 1, "o such file or directory"));
         _cleanup_free_ char *line = NULL;
-        char p[400];
+        char p[512];
         snprintf(p, sizeof(p), "%s/error", c.state);
         line = slurp(p);
         CHECK(line && strstr(line, "/nope"));
@@ -482,6 +482,40 @@ static void test_long_state_dir(void)
         CHECK(nothing_left(&c));
 }
 
+static pid_t shim_pid(const char *state);
+
+/* exited: no such process, or a zombie its reaper has not collected yet */
+static int proc_gone(pid_t pid)
+{
+        char p[64];
+        snprintf(p, sizeof(p), "/proc/%d/stat", (int)pid);
+        _cleanup_free_ char *st = slurp(p);
+        const char *rp = st ? strrchr(st, ')') : NULL;
+        return !rp || rp[1] == '\0' || rp[2] == 'Z' || rp[2] == 'X';
+}
+
+/* spawned, never started, client gone: the shim does not linger */
+static void test_unstarted_shim_exits(void)
+{
+        const char *args[] = {"true", NULL};
+        struct ctr c;
+        CHECK(ctr_make(&c, "unstarted", args, 0, 0) == 0);
+        struct rec r;
+        rec_init(&r);
+        struct shim *s = NULL;
+        _cleanup_err_ struct err *e = NULL;
+        CHECK(shim_spawn(&c.spec, &cbs, &r, &s, &e) == 0);
+        pid_t sp = shim_pid(c.state);
+        CHECK(sp > 0);
+        shim_free(s);
+        int64_t end = mono_ms() + 8000;
+        while (!proc_gone(sp) && mono_ms() < end)
+                usleep(50000);
+        CHECK(proc_gone(sp));
+        CHECK(!exists("%s/%s", c.state, "shim.sock"));
+        CHECK(!exists("%s/%s", c.root, c.id));
+}
+
 static void test_reconnect(void)
 {
         const char *args[] = {"sh", "-c", "sleep 0.6; echo late; exit 7", NULL};
@@ -545,7 +579,7 @@ static long rss_kb(pid_t pid)
 
 static pid_t shim_pid(const char *state)
 {
-        char p[400];
+        char p[512];
         snprintf(p, sizeof(p), "%s/shim.pid", state);
         _cleanup_free_ char *s = slurp(p);
         return s ? (pid_t)atoi(s) : -1;
@@ -570,7 +604,7 @@ static void test_exec_kill9(void)
         CHECK(sp > 0 && kill(sp, 0) == 0);
 
         /* an exec: its own state dir, a process.json */
-        char xstate[400], pj[400];
+        char xstate[512], pj[512];
         snprintf(xstate, sizeof(xstate), "%s/exec1", c.dir);
         snprintf(pj, sizeof(pj), "%s/exec1.json", c.dir);
         CHECK(mkdir(xstate, 0700) == 0);
@@ -620,6 +654,25 @@ static void test_exec_kill9(void)
         CHECK(xexited && rt2.code == 6);
         CHECK(strstr(rt2.out, "/dev/pts/") && strstr(rt2.out, "exec-tty\r\n"));
 
+        /* an exec of a missing binary: ENOENT and the runtime's message */
+        snprintf(xstate, sizeof(xstate), "%s/exec3", c.dir);
+        snprintf(pj, sizeof(pj), "%s/exec3.json", c.dir);
+        CHECK(mkdir(xstate, 0700) == 0);
+        p = json_pack("{s:[s], s:s, s:[s], s:b, s:{s:i, s:i}}", "args", "/nope-exec", "cwd", "/",
+                      "env", "PATH=/bin:/usr/bin", "terminal", 0, "user", "uid", 0, "gid", 0);
+        CHECK(json_dump_file(p, pj, 0) == 0);
+        json_decref(p);
+        xs.tty = 0;
+        struct rec rt3;
+        rec_init(&rt3);
+        CHECK(shim_spawn(&xs, &cbs, &rt3, &x, &e) == 0);
+        rc = shim_start(x, &xpid, &e);
+        shim_free(x);
+        CHECK(rc < 0);
+        printf("# exec failed: [%d] %s\n", e->code, e->msg);
+        CHECK(e->code == ENOENT && strstr(e->msg, "/nope-exec"));
+        err_free(&e);
+
         /* the container still runs */
         CHECK(kill(pid, 0) == 0);
         long rss = rss_kb(sp);
@@ -632,9 +685,9 @@ static void test_exec_kill9(void)
         CHECK(exited && r.code == 137);
         CHECK(nothing_left(&c));
         int64_t end = mono_ms() + 2000;
-        while (kill(sp, 0) == 0 && mono_ms() < end)
+        while (!proc_gone(sp) && mono_ms() < end)
                 usleep(20000);
-        CHECK(kill(sp, 0) < 0);
+        CHECK(proc_gone(sp));
 }
 
 /* SIGKILL the shim itself: the client hears of it (255, as Docker reports
@@ -673,7 +726,7 @@ static void test_oom(void)
         const char *args[] = {"tail", "/dev/zero", NULL};
         struct ctr c;
         CHECK(ctr_make(&c, "oom", args, 0, 0) == 0);
-        char cfg[400];
+        char cfg[512];
         snprintf(cfg, sizeof(cfg), "%s/config.json", c.bundle);
         json_t *j = json_load_file(cfg, 0, NULL);
         CHECK(j != NULL);
@@ -725,6 +778,37 @@ static void test_init_reaps_in_container(void)
         printf("# %s", r.out);
         CHECK(exited && r.code == 4);
         CHECK(strstr(r.out, "zombies=0\n") != NULL);
+        CHECK(nothing_left(&c));
+}
+
+/* barge-init as PID 1 gets SIGTERM from outside (blocked, so not dropped
+ * as PID 1's default-action signals are) and hands it to the command */
+static void test_init_signal_in_container(void)
+{
+        const char *args[] = {"/sbin/barge-init",
+                              "--",
+                              "sh",
+                              "-c",
+                              "trap 'exit 42' TERM; echo ready; while :; do sleep 0.05; done",
+                              NULL};
+        struct ctr c;
+        CHECK(ctr_make(&c, "initsig", args, 0, 0) == 0);
+        struct rec r;
+        rec_init(&r);
+        struct shim *s = NULL;
+        _cleanup_err_ struct err *e = NULL;
+        CHECK(shim_spawn(&c.spec, &cbs, &r, &s, &e) == 0);
+        pid_t pid = 0;
+        CHECK(shim_start(s, &pid, &e) == 0);
+        int ready = rec_wait(&r, 1, "ready\n", 5000);
+        if (ready)
+                kill(pid, SIGTERM);
+        int exited = rec_wait(&r, 1, NULL, 5000);
+        if (!exited)
+                kill(pid, SIGKILL);
+        rec_wait(&r, 1, NULL, 5000);
+        shim_free(s);
+        CHECK(ready && exited && r.code == 42);
         CHECK(nothing_left(&c));
 }
 
@@ -826,6 +910,8 @@ static void test_init_exit_codes(void)
         int st;
         pid_t pid = fork();
         if (pid == 0) {
+                int null = open("/dev/null", O_WRONLY);
+                dup2(null, 2);
                 execl(init_bin, init_bin, "/nonexistent-cmd", (char *)NULL);
                 _exit(99);
         }
@@ -906,6 +992,7 @@ static void container_tests(void)
         RUN(test_shim_killed);
         RUN(test_oom);
         RUN(test_init_reaps_in_container);
+        RUN(test_init_signal_in_container);
 }
 
 int main(void)
@@ -959,6 +1046,7 @@ int main(void)
         rt = rt_bin;
         rtname = "barge";
         container_tests();
+        RUN(test_unstarted_shim_exits);
         RUN(test_log_rotation);
         RUN(test_long_line);
         RUN(test_init_exit_codes);
