@@ -125,17 +125,23 @@ static int frame_out(void *ctx, int stream, const void *buf, size_t n)
         struct out_ctx *o = ctx;
         if (o->tty)
                 return http_stream_write(o->r, buf, n);
-        if (n > UINT32_MAX)
-                n = UINT32_MAX;
-        _cleanup_free_ unsigned char *f = xmalloc(n + 8);
-        f[0] = (unsigned char)stream;
-        f[1] = f[2] = f[3] = 0;
-        f[4] = (unsigned char)(n >> 24);
-        f[5] = (unsigned char)(n >> 16);
-        f[6] = (unsigned char)(n >> 8);
-        f[7] = (unsigned char)n;
-        memcpy(f + 8, buf, n);
-        return http_stream_write(o->r, f, n + 8);
+        /* header and payload in one write (one chunk on the wire); large
+         * output goes out in frames of at most 1 MiB */
+        const unsigned char *p = buf;
+        do {
+                size_t k = n < (1u << 20) ? n : (1u << 20);
+                _cleanup_free_ unsigned char *f = xmalloc(k + 8);
+                f[0] = (unsigned char)stream;
+                f[1] = f[2] = f[3] = 0;
+                for (int i = 0; i < 4; i++)
+                        f[4 + i] = (unsigned char)(k >> (24 - 8 * i));
+                memcpy(f + 8, p, k);
+                if (http_stream_write(o->r, f, k + 8) < 0)
+                        return -1;
+                p += k;
+                n -= k;
+        } while (n > 0);
+        return 0;
 }
 
 /* A tar body (export, archive GET) whose stream begins with the first
@@ -187,8 +193,7 @@ static void create(struct http_req *r)
         char id[65] = "";
         json_t *warnings = json_array();
         int rc = engine_container_create(api_engine(r), name && *name ? name : NULL, body,
-                                         platform && *platform ? platform : NULL, id, warnings,
-                                         &e);
+                                         platform && *platform ? platform : NULL, id, warnings, &e);
         json_decref(body);
         if (rc < 0) {
                 json_decref(warnings);
@@ -207,8 +212,8 @@ static void list(struct http_req *r)
             query_filters(r, &filters) < 0)
                 return;
         int rc = engine_container_list(api_engine(r), http_query_bool(r, "all", 0),
-                                       limit > 0 ? (int)limit : -1,
-                                       http_query_bool(r, "size", 0), filters, &out, &e);
+                                       limit > 0 ? (int)limit : -1, http_query_bool(r, "size", 0),
+                                       filters, &out, &e);
         json_decref(filters);
         if (rc < 0)
                 http_reply_err(r, e);
@@ -386,11 +391,11 @@ static void logs(struct http_req *r)
         _cleanup_err_ struct err *e = NULL;
         struct engine *eng = api_engine(r);
         struct engine_logs_opts o = {
-                .out = http_query_bool(r, "stdout", 0),
-                .err = http_query_bool(r, "stderr", 0),
-                .follow = http_query_bool(r, "follow", 0),
-                .timestamps = http_query_bool(r, "timestamps", 0),
-                .tail = -1,
+            .out = http_query_bool(r, "stdout", 0),
+            .err = http_query_bool(r, "stderr", 0),
+            .follow = http_query_bool(r, "follow", 0),
+            .timestamps = http_query_bool(r, "timestamps", 0),
+            .tail = -1,
         };
         if (api_parse_time("since", http_query(r, "since"), &o.since, &e) < 0 ||
             api_parse_time("until", http_query(r, "until"), &o.until, &e) < 0) {
@@ -427,12 +432,12 @@ static void attach(struct http_req *r)
         _cleanup_err_ struct err *e = NULL;
         struct engine *eng = api_engine(r);
         struct engine_attach_opts o = {
-                .in = http_query_bool(r, "stdin", 0),
-                .out = http_query_bool(r, "stdout", 0),
-                .err = http_query_bool(r, "stderr", 0),
-                .logs = http_query_bool(r, "logs", 0),
-                .stream = http_query_bool(r, "stream", 0),
-                .detach_keys = http_query(r, "detachKeys"),
+            .in = http_query_bool(r, "stdin", 0),
+            .out = http_query_bool(r, "stdout", 0),
+            .err = http_query_bool(r, "stderr", 0),
+            .logs = http_query_bool(r, "logs", 0),
+            .stream = http_query_bool(r, "stream", 0),
+            .detach_keys = http_query(r, "detachKeys"),
         };
         if (o.detach_keys && !*o.detach_keys)
                 o.detach_keys = NULL;
@@ -610,31 +615,31 @@ static void exec_create(struct http_req *r)
 }
 
 const struct http_route api_container_routes[] = {
-        {"POST", "/containers/create", create, 0},
-        {"GET", "/containers/json", list, 0},
-        {"POST", "/containers/prune", prune, 0},
-        {"GET", "/containers/{id}/json", inspect, 0},
-        {"POST", "/containers/{id}/start", start, 0},
-        {"POST", "/containers/{id}/stop", stop, 0},
-        {"POST", "/containers/{id}/restart", restart, 0},
-        {"POST", "/containers/{id}/kill", kill_, 0},
-        {"POST", "/containers/{id}/wait", wait_, 0},
-        {"DELETE", "/containers/{id}", remove_, 0},
-        {"GET", "/containers/{id}/logs", logs, 0},
-        {"POST", "/containers/{id}/attach", attach, 0},
-        {"GET", "/containers/{id}/attach/ws", attach_ws, 0},
-        {"POST", "/containers/{id}/resize", resize, 0},
-        {"GET", "/containers/{id}/top", top, 0},
-        {"GET", "/containers/{id}/stats", stats, 0},
-        {"POST", "/containers/{id}/pause", pause_, 0},
-        {"POST", "/containers/{id}/unpause", unpause, 0},
-        {"POST", "/containers/{id}/rename", rename_, 0},
-        {"GET", "/containers/{id}/changes", changes, 0},
-        {"GET", "/containers/{id}/export", export_, 0},
-        {"HEAD", "/containers/{id}/archive", archive_head, 0},
-        {"GET", "/containers/{id}/archive", archive_get, 0},
-        {"PUT", "/containers/{id}/archive", archive_put, HTTP_STREAM_BODY},
-        {"POST", "/containers/{id}/update", update, 0},
-        {"POST", "/containers/{id}/exec", exec_create, 0},
-        {NULL, NULL, NULL, 0},
+    {"POST", "/containers/create", create, 0},
+    {"GET", "/containers/json", list, 0},
+    {"POST", "/containers/prune", prune, 0},
+    {"GET", "/containers/{id}/json", inspect, 0},
+    {"POST", "/containers/{id}/start", start, 0},
+    {"POST", "/containers/{id}/stop", stop, 0},
+    {"POST", "/containers/{id}/restart", restart, 0},
+    {"POST", "/containers/{id}/kill", kill_, 0},
+    {"POST", "/containers/{id}/wait", wait_, 0},
+    {"DELETE", "/containers/{id}", remove_, 0},
+    {"GET", "/containers/{id}/logs", logs, 0},
+    {"POST", "/containers/{id}/attach", attach, 0},
+    {"GET", "/containers/{id}/attach/ws", attach_ws, 0},
+    {"POST", "/containers/{id}/resize", resize, 0},
+    {"GET", "/containers/{id}/top", top, 0},
+    {"GET", "/containers/{id}/stats", stats, 0},
+    {"POST", "/containers/{id}/pause", pause_, 0},
+    {"POST", "/containers/{id}/unpause", unpause, 0},
+    {"POST", "/containers/{id}/rename", rename_, 0},
+    {"GET", "/containers/{id}/changes", changes, 0},
+    {"GET", "/containers/{id}/export", export_, 0},
+    {"HEAD", "/containers/{id}/archive", archive_head, 0},
+    {"GET", "/containers/{id}/archive", archive_get, 0},
+    {"PUT", "/containers/{id}/archive", archive_put, HTTP_STREAM_BODY},
+    {"POST", "/containers/{id}/update", update, 0},
+    {"POST", "/containers/{id}/exec", exec_create, 0},
+    {NULL, NULL, NULL, 0},
 };

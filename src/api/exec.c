@@ -23,8 +23,10 @@ static void write_error(int fd, int tty, const char *msg)
         _cleanup_free_ char *text = xasprintf("%s\r\n", msg);
         size_t n = strlen(text);
         if (!tty) {
-                unsigned char h[8] = {1, 0, 0, 0, (unsigned char)(n >> 24), (unsigned char)(n >> 16),
-                                      (unsigned char)(n >> 8), (unsigned char)n};
+                /* a stdout frame: stream 1, three zeros, big-endian length */
+                unsigned char h[8] = {1};
+                for (int i = 0; i < 4; i++)
+                        h[4 + i] = (unsigned char)(n >> (24 - 8 * i));
                 if (write_all(fd, h, sizeof(h)) < 0)
                         return;
         }
@@ -113,8 +115,8 @@ static void inspect(struct http_req *r)
 }
 
 const struct http_route api_exec_routes[] = {
-        {"POST", "/exec/{id}/start", start, 0},
-        {"POST", "/exec/{id}/resize", resize, 0},
-        {"GET", "/exec/{id}/json", inspect, 0},
-        {NULL, NULL, NULL, 0},
+    {"POST", "/exec/{id}/start", start, 0},
+    {"POST", "/exec/{id}/resize", resize, 0},
+    {"GET", "/exec/{id}/json", inspect, 0},
+    {NULL, NULL, NULL, 0},
 };

@@ -870,6 +870,18 @@ const char *http_query(struct http_req *r, const char *name)
         return NULL;
 }
 
+size_t http_query_all(struct http_req *r, const char *name, const char **out, size_t max)
+{
+        size_t n = 0;
+        for (size_t i = 0; i < r->query.n; i++)
+                if (strcmp(r->query.v[i].name, name) == 0) {
+                        if (n < max)
+                                out[n] = r->query.v[i].value;
+                        n++;
+                }
+        return n;
+}
+
 int http_query_bool(struct http_req *r, const char *name, int dflt)
 {
         const char *v = http_query(r, name);

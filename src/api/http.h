@@ -72,6 +72,9 @@ int http_api_version(struct http_req *r);
 const char *http_param(struct http_req *r, const char *name);
 /* a query parameter, decoded; NULL if absent */
 const char *http_query(struct http_req *r, const char *name);
+/* every value of a repeated parameter (?names=a&names=b): fills up to max
+ * of them into out, returns how many there are */
+size_t http_query_all(struct http_req *r, const char *name, const char **out, size_t max);
 /* Docker's booleans: absent -> dflt; "", "0", "false", "False" -> 0; else 1 */
 int http_query_bool(struct http_req *r, const char *name, int dflt);
 /* absent -> dflt; not an integer -> -1 with an error naming the parameter */

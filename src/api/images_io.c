@@ -29,13 +29,6 @@
 #include "api.h"
 #include "images_int.h"
 
-/* Repeated query parameters (?names=a&names=b) need the server's help:
- * http_query_all is the proposed addition to http.h (fills up to max
- * values, returns how many there are).  Until the server has it, only the
- * first value (http_query) is seen. */
-size_t http_query_all(struct http_req *r, const char *name, const char **out, size_t max)
-    __attribute__((weak));
-
 /* guards the store's unreferenced-but-fresh work against prune's gc */
 static pthread_rwlock_t transfer_lock = PTHREAD_RWLOCK_INITIALIZER;
 
@@ -657,10 +650,8 @@ static size_t save_names(struct http_req *r, const char **names, size_t max)
                 names[0] = one;
                 return 1;
         }
-        if (http_query_all)
-                return http_query_all(r, "names", names, max);
-        names[0] = http_query(r, "names");
-        return names[0] ? 1 : 0;
+        size_t n = http_query_all(r, "names", names, max);
+        return n < max ? n : max;
 }
 
 void img_save(struct http_req *r)

@@ -131,9 +131,9 @@ static const char *go_arch(const char *machine)
         static const struct {
                 const char *uname, *go;
         } map[] = {
-                {"x86_64", "amd64"}, {"aarch64", "arm64"}, {"i686", "386"},
-                {"i386", "386"},     {"armv7l", "arm"},    {"armv6l", "arm"},
-                {"ppc64le", "ppc64le"}, {"s390x", "s390x"}, {"riscv64", "riscv64"},
+            {"x86_64", "amd64"},    {"aarch64", "arm64"}, {"i686", "386"},
+            {"i386", "386"},        {"armv7l", "arm"},    {"armv6l", "arm"},
+            {"ppc64le", "ppc64le"}, {"s390x", "s390x"},   {"riscv64", "riscv64"},
         };
         for (size_t i = 0; i < ARRAY_SIZE(map); i++)
                 if (strcmp(machine, map[i].uname) == 0)
@@ -159,19 +159,18 @@ static void version(struct http_req *r)
         char bt[64];
         build_time(bt);
         const char *arch = go_arch(u.machine);
-        json_t *details = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "ApiVersion",
-                                    API_VERSION, "MinAPIVersion", API_MIN_VERSION, "GitCommit",
-                                    BARGE_GIT_COMMIT, "GoVersion", "", "Os", "linux", "Arch",
-                                    arch, "KernelVersion", u.release, "Experimental", "false",
-                                    "BuildTime", bt);
+        json_t *details =
+            json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "ApiVersion", API_VERSION,
+                      "MinAPIVersion", API_MIN_VERSION, "GitCommit", BARGE_GIT_COMMIT, "GoVersion",
+                      "", "Os", "linux", "Arch", arch, "KernelVersion", u.release, "Experimental",
+                      "false", "BuildTime", bt);
         json_t *v = json_pack("{s:{s:s}, s:[{s:s, s:s, s:o}], s:s, s:s, s:s, s:s, s:s, s:s, s:s,"
                               " s:s, s:s}",
                               "Platform", "Name", "barge", "Components", "Name", "Engine",
                               "Version", BARGE_VERSION, "Details", details, "Version",
                               BARGE_VERSION, "ApiVersion", API_VERSION, "MinAPIVersion",
-                              API_MIN_VERSION, "GitCommit", BARGE_GIT_COMMIT, "GoVersion", "",
-                              "Os", "linux", "Arch", arch, "KernelVersion", u.release,
-                              "BuildTime", bt);
+                              API_MIN_VERSION, "GitCommit", BARGE_GIT_COMMIT, "GoVersion", "", "Os",
+                              "linux", "Arch", arch, "KernelVersion", u.release, "BuildTime", bt);
         http_reply_json(r, 200, v);
 }
 
@@ -247,8 +246,8 @@ static json_t *registry_config(struct engine *eng)
                                     json_pack("{s:s, s:[], s:b, s:b}", "Name", *p, "Mirrors",
                                               "Secure", 0, "Official", 0));
         return json_pack("{s:[], s:[], s:o, s:o, s:o}", "AllowNondistributableArtifactsCIDRs",
-                         "AllowNondistributableArtifactsHostnames", "InsecureRegistryCIDRs",
-                         cidrs, "IndexConfigs", index, "Mirrors", mirrors);
+                         "AllowNondistributableArtifactsHostnames", "InsecureRegistryCIDRs", cidrs,
+                         "IndexConfigs", index, "Mirrors", mirrors);
 }
 
 static json_t *commit(const char *id)
@@ -276,39 +275,40 @@ static void info(struct http_req *r)
         strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", &tm);
 
         /* the runtime path lives in the engine's options (engine.h exports
-         * no getter for it) */
-        const char *rt = eng->o.runtime ? eng->o.runtime : "barge-runtime";
+         * no getter for it); engine_reload swaps them under eng->lock */
+        pthread_mutex_lock(&eng->lock);
+        _cleanup_free_ char *rt = xstrdup(eng->o.runtime ? eng->o.runtime : "barge-runtime");
+        pthread_mutex_unlock(&eng->lock);
 
         json_t *v = engine_container_counts(eng);
         if (!v)
                 v = json_pack("{s:i, s:i, s:i, s:i}", "Containers", 0, "ContainersRunning", 0,
                               "ContainersPaused", 0, "ContainersStopped", 0);
         json_t *more = json_pack(
-                "{s:s, s:i, s:s, s:[[s,s],[s,s],[s,s],[s,s]],"
-                " s:{s:[s], s:[s,s,s], s:n, s:[s,s]},"
-                " s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b}",
-                "ID", id, "Images", count_images(eng), "Driver", "overlay2", "DriverStatus",
-                "Backing Filesystem", "extfs", "Supports d_type", "true", "Native Overlay Diff",
-                "true", "userxattr", "false", "Plugins", "Volume", "local", "Network", "bridge",
-                "host", "null", "Authorization", "Log", "json-file", "local", "MemoryLimit", 1,
-                "SwapLimit", 1, "KernelMemory", 0, "KernelMemoryTCP", 0, "CpuCfsPeriod", 1,
-                "CpuCfsQuota", 1, "CPUShares", 1, "CPUSet", 1, "PidsLimit", 1, "IPv4Forwarding",
-                1, "BridgeNfIptables", 0, "BridgeNfIp6tables", 0, "Debug", 0);
+            "{s:s, s:i, s:s, s:[[s,s],[s,s],[s,s],[s,s]],"
+            " s:{s:[s], s:[s,s,s], s:n, s:[s,s]},"
+            " s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b}",
+            "ID", id, "Images", count_images(eng), "Driver", "overlay2", "DriverStatus",
+            "Backing Filesystem", "extfs", "Supports d_type", "true", "Native Overlay Diff", "true",
+            "userxattr", "false", "Plugins", "Volume", "local", "Network", "bridge", "host", "null",
+            "Authorization", "Log", "json-file", "local", "MemoryLimit", 1, "SwapLimit", 1,
+            "KernelMemory", 0, "KernelMemoryTCP", 0, "CpuCfsPeriod", 1, "CpuCfsQuota", 1,
+            "CPUShares", 1, "CPUSet", 1, "PidsLimit", 1, "IPv4Forwarding", 1, "BridgeNfIptables", 0,
+            "BridgeNfIp6tables", 0, "Debug", 0);
         json_object_update(v, more);
         json_decref(more);
 
-        more = json_pack("{s:i, s:b, s:i, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s,"
-                         " s:s, s:o, s:i, s:I, s:n, s:s, s:s, s:s, s:s, s:s, s:[], s:b}",
-                         "NFd", 0, "OomKillDisable", 0, "NGoroutines", 0, "SystemTime", now,
-                         "LoggingDriver", "json-file", "CgroupDriver", "cgroupfs",
-                         "CgroupVersion", cg2 ? "2" : "1", "NEventsListener", 0,
-                         "KernelVersion", u.release, "OperatingSystem", os, "OSVersion", "",
-                         "OSType", "linux", "Architecture", u.machine, "IndexServerAddress",
-                         "https://index.docker.io/v1/", "RegistryConfig", registry_config(eng),
-                         "NCPU", (int)sysconf(_SC_NPROCESSORS_ONLN), "MemTotal",
-                         (json_int_t)si.totalram * si.mem_unit, "GenericResources",
-                         "DockerRootDir", engine_root(eng), "HttpProxy", "", "HttpsProxy", "",
-                         "NoProxy", "", "Name", host, "Labels", "ExperimentalBuild", 0);
+        more = json_pack(
+            "{s:i, s:b, s:i, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s,"
+            " s:s, s:o, s:i, s:I, s:n, s:s, s:s, s:s, s:s, s:s, s:[], s:b}",
+            "NFd", 0, "OomKillDisable", 0, "NGoroutines", 0, "SystemTime", now, "LoggingDriver",
+            "json-file", "CgroupDriver", "cgroupfs", "CgroupVersion", cg2 ? "2" : "1",
+            "NEventsListener", 0, "KernelVersion", u.release, "OperatingSystem", os, "OSVersion",
+            "", "OSType", "linux", "Architecture", u.machine, "IndexServerAddress",
+            "https://index.docker.io/v1/", "RegistryConfig", registry_config(eng), "NCPU",
+            (int)sysconf(_SC_NPROCESSORS_ONLN), "MemTotal", (json_int_t)si.totalram * si.mem_unit,
+            "GenericResources", "DockerRootDir", engine_root(eng), "HttpProxy", "", "HttpsProxy",
+            "", "NoProxy", "", "Name", host, "Labels", "ExperimentalBuild", 0);
         json_object_update(v, more);
         json_decref(more);
 
@@ -318,11 +318,10 @@ static void info(struct http_req *r)
                          "ServerVersion", BARGE_VERSION, "Runtimes", "barge-runtime", "path", rt,
                          "DefaultRuntime", "barge-runtime", "Swarm", "NodeID", "", "NodeAddr", "",
                          "LocalNodeState", "inactive", "ControlAvailable", 0, "Error", "",
-                         "RemoteManagers", "LiveRestoreEnabled", 1, "Isolation", "",
-                         "InitBinary", "barge-init", "ContainerdCommit", commit(""),
-                         "RuncCommit", commit(BARGE_GIT_COMMIT), "InitCommit",
-                         commit(BARGE_GIT_COMMIT), "SecurityOptions",
-                         "name=seccomp,profile=default", "Warnings");
+                         "RemoteManagers", "LiveRestoreEnabled", 1, "Isolation", "", "InitBinary",
+                         "barge-init", "ContainerdCommit", commit(""), "RuncCommit",
+                         commit(BARGE_GIT_COMMIT), "InitCommit", commit(BARGE_GIT_COMMIT),
+                         "SecurityOptions", "name=seccomp,profile=default", "Warnings");
         json_object_update(v, more);
         json_decref(more);
         http_reply_json(r, 200, v);
@@ -449,15 +448,14 @@ static void system_df(struct http_req *r)
                 struct store_image *img = imgs[i];
                 layers_size += img->size;
                 json_array_append_new(
-                        images,
-                        json_pack("{s:s, s:s, s:o, s:o, s:I, s:I, s:I, s:I, s:o, s:i}", "Id",
-                                  img->id, "ParentId", "", "RepoTags",
-                                  string_array(img->repo_tags, img->n_tags), "RepoDigests",
-                                  string_array(img->repo_digests, img->n_digests), "Created",
-                                  (json_int_t)img->created, "Size", (json_int_t)img->size,
-                                  "SharedSize", (json_int_t)0, "VirtualSize",
-                                  (json_int_t)img->size, "Labels", image_labels(s, img->id),
-                                  "Containers", containers_using(containers, img->id)));
+                    images,
+                    json_pack("{s:s, s:s, s:o, s:o, s:I, s:I, s:I, s:I, s:o, s:i}", "Id", img->id,
+                              "ParentId", "", "RepoTags", string_array(img->repo_tags, img->n_tags),
+                              "RepoDigests", string_array(img->repo_digests, img->n_digests),
+                              "Created", (json_int_t)img->created, "Size", (json_int_t)img->size,
+                              "SharedSize", (json_int_t)0, "VirtualSize", (json_int_t)img->size,
+                              "Labels", image_labels(s, img->id), "Containers",
+                              containers_using(containers, img->id)));
                 store_image_free(img);
         }
         free(imgs);
@@ -469,11 +467,7 @@ static void system_df(struct http_req *r)
 }
 
 const struct http_route api_system_routes[] = {
-        {"GET", "/_ping", ping, 0},
-        {"HEAD", "/_ping", ping, 0},
-        {"GET", "/version", version, 0},
-        {"GET", "/info", info, 0},
-        {"GET", "/events", events, 0},
-        {"GET", "/system/df", system_df, 0},
-        {NULL, NULL, NULL, 0},
+    {"GET", "/_ping", ping, 0}, {"HEAD", "/_ping", ping, 0},   {"GET", "/version", version, 0},
+    {"GET", "/info", info, 0},  {"GET", "/events", events, 0}, {"GET", "/system/df", system_df, 0},
+    {NULL, NULL, NULL, 0},
 };

@@ -29,6 +29,11 @@
 int seccomp_compile(json_t *seccomp, struct sock_fprog **out, unsigned int *filter_flags,
                     struct err **e);
 
+/* seccomp_compile through a cache of compiled programs in
+ * <cache_dir>/seccomp (the runtime's state root); cache_dir NULL: none. */
+int seccomp_compile_cached(json_t *seccomp, const char *cache_dir, struct sock_fprog **out,
+                           unsigned int *filter_flags, struct err **e);
+
 /* Load `prog` for the calling thread: seccomp(SECCOMP_SET_MODE_FILTER, flags, prog),
  * or prctl(PR_SET_SECCOMP) where seccomp(2) is missing and flags == 0.  Needs
  * no_new_privs or CAP_SYS_ADMIN.  Allocates only to report an error. */

@@ -265,6 +265,16 @@ V=/v1.41
 	[ "$(api_status "$out")" = 501 ] || [ "$(api_status "$out")" = 400 ]
 }
 
+@test "api: attach: stdin sent and closed before the start reaches a StdinOnce container (docker run -i)" {
+	id=$(create_ctr '{"Image":"busybox","Cmd":["sh","-c","cat; echo done >&2"],"OpenStdin":true,"StdinOnce":true,"AttachStdin":true,"AttachStdout":true,"AttachStderr":true}')
+	HIJACK_STDIN=$'payload\n' run hijack "$V/containers/$id/attach?stream=1&stdin=1&stdout=1&stderr=1" "" -- \
+		curl -s -f --unix-socket "$E_SOCK" -X POST "http://x$V/containers/$id/start"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	jq -e '.frames | map(select(.[0] == 1) | .[1]) | join("") == "payload\n"' <<<"$output"
+	jq -e '.frames | map(select(.[0] == 2) | .[1]) | join("") == "done\n"' <<<"$output"
+}
+
 @test "api: exec: create, start attached (framed) and detached, inspect, 409 on a second start" {
 	id=$(create_ctr '{"Image":"busybox","Cmd":["sleep","300"]}')
 	api POST $V/containers/$id/start >/dev/null

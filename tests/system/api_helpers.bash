@@ -8,7 +8,9 @@
 #                                  {"status", "ctype", "frames": [[stream,
 #                                  "data"], ...] (null unless multiplexed),
 #                                  "raw": "all bytes after the headers"};
-#                                  fails on a malformed 8-byte frame header
+#                                  fails on a malformed 8-byte frame header;
+#                                  with HIJACK_STDIN set, sends it and closes
+#                                  the write side before CMD runs
 #   frames FILE                    the same frame parse for a file (logs)
 #   create_ctr JSON                POST /containers/create, prints the id
 
@@ -59,7 +61,7 @@ hijack() {
 	shift 2 2>/dev/null || shift $#
 	[ "${1:-}" = -- ] && shift
 	timeout -k 2 "$E_TIMEOUT" python3 -c "$_API_PY_FRAMES
-import json, socket, subprocess, sys
+import json, os, socket, subprocess, sys
 sock_path, path, body, cmd = sys.argv[1], sys.argv[2], sys.argv[3].encode(), sys.argv[4:]
 s = socket.socket(socket.AF_UNIX)
 s.connect(sock_path)
@@ -75,6 +77,10 @@ head, rest = buf.split(b'\r\n\r\n', 1)
 lines = head.decode().split('\r\n')
 status = int(lines[0].split()[1])
 hdrs = {l.split(':', 1)[0].lower(): l.split(':', 1)[1].strip() for l in lines[1:] if ':' in l}
+stdin = os.environ.get('HIJACK_STDIN')
+if stdin is not None:
+    s.sendall(stdin.encode())
+    s.shutdown(socket.SHUT_WR)
 if cmd:
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
 while True:

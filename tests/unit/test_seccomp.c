@@ -329,6 +329,61 @@ static void test_features(void)
         CHECK(ok);
 }
 
+
+/* The compiled-program cache: the second compile of a profile comes from
+ * <dir>/seccomp and is the same program; another profile does not hit the
+ * first one's file; a damaged file is compiled again. */
+static void test_cache(void)
+{
+        char dir[] = "/tmp/barge-seccomp-cache.XXXXXX";
+        CHECK(mkdtemp(dir) != NULL);
+        const char *t1 = "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":["
+                         "{\"names\":[\"mkdir\"],\"action\":\"SCMP_ACT_ERRNO\"}]}";
+        const char *t2 = "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":["
+                         "{\"names\":[\"rmdir\"],\"action\":\"SCMP_ACT_ERRNO\"}]}";
+        json_t *j1 = json_loads(t1, 0, NULL), *j2 = json_loads(t2, 0, NULL);
+        struct sock_fprog *a = NULL, *b = NULL, *c = NULL, *d = NULL;
+        unsigned int fa = 0, fb = 0, fc = 0, fd = 0;
+        _cleanup_err_ struct err *e = NULL;
+        int ok = seccomp_compile_cached(j1, dir, &a, &fa, &e) == 0 &&
+                 seccomp_compile_cached(j1, dir, &b, &fb, &e) == 0 &&
+                 seccomp_compile_cached(j2, dir, &c, &fc, &e) == 0;
+        _cleanup_free_ char *cmd = xasprintf("ls %s/seccomp | wc -l", dir);
+        FILE *f = popen(cmd, "r");
+        int files = -1;
+        if (f) {
+                if (fscanf(f, "%d", &files) != 1)
+                        files = -1;
+                pclose(f);
+        }
+        /* damage every cached file: the next compile must not trust it */
+        _cleanup_free_ char *dmg =
+                xasprintf("for f in %s/seccomp/*.bpf; do "
+                          "printf 'xxxxxxxx' | dd of=$f bs=1 seek=$(($(stat -c %%s $f) - 8)) "
+                          "conv=notrunc status=none; done",
+                          dir);
+        int rc = system(dmg);
+        int ok2 = rc == 0 && seccomp_compile_cached(j1, dir, &d, &fd, &e) == 0;
+        int same = ok && a && b && c && a->len == b->len &&
+                   memcmp(a->filter, b->filter, a->len * sizeof(*a->filter)) == 0 &&
+                   (c->len != a->len ||
+                    memcmp(a->filter, c->filter, a->len * sizeof(*a->filter)) != 0);
+        int same2 = ok2 && d && d->len == a->len &&
+                    memcmp(a->filter, d->filter, a->len * sizeof(*a->filter)) == 0;
+        seccomp_prog_free(a);
+        seccomp_prog_free(b);
+        seccomp_prog_free(c);
+        seccomp_prog_free(d);
+        json_decref(j1);
+        json_decref(j2);
+        _cleanup_free_ char *rm = xasprintf("rm -rf %s", dir);
+        rc = system(rm);
+        CHECK(ok);
+        CHECK(files == 2);
+        CHECK(same);
+        CHECK(same2);
+}
+
 int main(void)
 {
         RUN(test_null_profile);
@@ -343,6 +398,7 @@ int main(void)
         RUN(test_kill_process);
         RUN(test_flags);
         RUN(test_errors);
+        RUN(test_cache);
         RUN(test_features);
         return DONE();
 }
