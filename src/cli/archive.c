@@ -153,8 +153,8 @@ int cmd_load(struct cli *c)
         int fd = open_input(a.file, &e);
         if (fd < 0)
                 return cli_fail(&e);
-        int r = upload(cl, a.quiet ? "/images/load?quiet=1" : "/images/load?quiet=0", fd, a.quiet,
-                       &e);
+        int r =
+            upload(cl, a.quiet ? "/images/load?quiet=1" : "/images/load?quiet=0", fd, a.quiet, &e);
         if (fd != STDIN_FILENO)
                 close(fd);
         return r < 0 ? cli_fail_daemon(&e) : 0;
@@ -186,9 +186,9 @@ int cmd_import(struct cli *c)
                 tag = xstrdup(ref->tag ? ref->tag : "latest");
                 ref_free(ref);
         }
-        _cleanup_free_ char *path = repo ? client_path("/images/create?fromSrc=-&repo=%s&tag=%s",
-                                                       repo, tag)
-                                         : xstrdup("/images/create?fromSrc=-");
+        _cleanup_free_ char *path =
+            repo ? client_path("/images/create?fromSrc=-&repo=%s&tag=%s", repo, tag)
+                 : xstrdup("/images/create?fromSrc=-");
         if (a.message) {
                 _cleanup_free_ char *q = client_path("&message=%s", a.message);
                 char *p = xasprintf("%s%s", path, q);

@@ -100,9 +100,9 @@ int cmd_login(struct cli *c)
         json_t *body = json_pack("{s:s,s:s,s:s}", "username", user, "password", pass,
                                  "serveraddress", server ? server : key);
         json_t *res = NULL;
-        int r = cli_client(c, &cl, &e) < 0 ? -1
-                                            : client_json(cl, "POST", "/auth", body, NULL, NULL,
-                                                          &res, &e);
+        int r = cli_client(c, &cl, &e) < 0
+                    ? -1
+                    : client_json(cl, "POST", "/auth", body, NULL, NULL, &res, &e);
         json_decref(body);
         json_decref(res);
         if (r < 0)

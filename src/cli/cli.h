@@ -20,10 +20,10 @@
 #include "client.h"
 
 struct cli {
-        const char *host;       /* -H/--host, or NULL (client.h's default order) */
-        char **argv;            /* argv[0] is the command */
+        const char *host; /* -H/--host, or NULL (client.h's default order) */
+        char **argv;      /* argv[0] is the command */
         int argc;
-        struct client *client;  /* opened on first use (cli_client) */
+        struct client *client; /* opened on first use (cli_client) */
 };
 
 struct cli_command {
@@ -90,8 +90,8 @@ int cmd_run(struct cli *c);           /* run.c */
 int cmd_create(struct cli *c);
 int cmd_start(struct cli *c);
 int cmd_attach(struct cli *c);
-int cmd_exec(struct cli *c); /* exec.c */
-int cmd_cp(struct cli *c);   /* cp.c */
+int cmd_exec(struct cli *c);            /* exec.c */
+int cmd_cp(struct cli *c);              /* cp.c */
 int cmd_container_prune(struct cli *c); /* containers.c */
 /* docker's RAMInBytes ("512m", "1g"): 0 or -1 */
 int parse_bytes(const char *s, long long *out);

@@ -81,8 +81,8 @@ int client_open(const char *host, struct client **out, struct err **e)
                 c->base = xasprintf("http://%s:%s", c->tcp_host, c->tcp_port);
         } else {
                 client_close(c);
-                return err_new(e, EINVAL, "invalid daemon address %s (unix:///path or tcp://host:port)",
-                               host);
+                return err_new(e, EINVAL,
+                               "invalid daemon address %s (unix:///path or tcp://host:port)", host);
         }
         c->curl = curl_easy_init();
         if (c->curl == NULL) {
@@ -321,8 +321,8 @@ static int perform(struct client *c, const char *method, const char *path,
         curl_easy_reset(h);
         clear_headers(c);
         _cleanup_free_ char *url = xasprintf("%s%s%s", c->base, API_PREFIX, path);
-        struct xfer x = {.c = c, .on_data = on_data, .data_ctx = data_ctx, .in = in,
-                         .in_ctx = in_ctx};
+        struct xfer x = {
+            .c = c, .on_data = on_data, .data_ctx = data_ctx, .in = in, .in_ctx = in_ctx};
         struct curl_slist *hl = NULL;
         for (const char *const *p = headers; p && *p; p++)
                 hl = curl_slist_append(hl, *p);
@@ -456,8 +456,8 @@ static int jlines_feed(void *ctx, const void *buf, size_t n)
 }
 
 int client_stream_json(struct client *c, const char *method, const char *path,
-                       const char *const *headers, json_t *body, client_json_fn on_json,
-                       void *ctx, struct err **e)
+                       const char *const *headers, json_t *body, client_json_fn on_json, void *ctx,
+                       struct err **e)
 {
         _cleanup_free_ char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
         struct jlines j = {.fn = on_json, .ctx = ctx};
@@ -609,12 +609,12 @@ static int raw_request(struct client *c, const char *method, const char *path, j
         _cleanup_close_ int fd = raw_connect(c, e);
         if (fd < 0)
                 return -1;
-        _cleanup_free_ char *req = xasprintf(
-            "%s %s%s HTTP/1.1\r\nHost: %s\r\nUser-Agent: barge/0.1\r\n%s"
-            "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
-            method, API_PREFIX, path, c->sock ? "localhost" : c->tcp_host,
-            upgrade ? "Connection: Upgrade\r\nUpgrade: tcp\r\n" : "Connection: close\r\n",
-            text ? strlen(text) : 0, text ? text : "");
+        _cleanup_free_ char *req =
+            xasprintf("%s %s%s HTTP/1.1\r\nHost: %s\r\nUser-Agent: barge/0.1\r\n%s"
+                      "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+                      method, API_PREFIX, path, c->sock ? "localhost" : c->tcp_host,
+                      upgrade ? "Connection: Upgrade\r\nUpgrade: tcp\r\n" : "Connection: close\r\n",
+                      text ? strlen(text) : 0, text ? text : "");
         if (write_all(fd, req, strlen(req)) < 0)
                 return err_sys(e, "%s %s: sending the request", method, path);
         struct buf h = {0};

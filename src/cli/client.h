@@ -59,8 +59,8 @@ const char *client_last_header(struct client *c, const char *name);
  * complete object is handed to on_json (not stolen). */
 typedef int (*client_json_fn)(void *ctx, json_t *obj);
 int client_stream_json(struct client *c, const char *method, const char *path,
-                       const char *const *headers, json_t *body, client_json_fn on_json,
-                       void *ctx, struct err **e);
+                       const char *const *headers, json_t *body, client_json_fn on_json, void *ctx,
+                       struct err **e);
 
 /* Both: a body streamed up from in() (load, import), JSON lines back. */
 int client_upload_json(struct client *c, const char *method, const char *path,

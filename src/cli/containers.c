@@ -123,8 +123,8 @@ static char *join_labels(json_t *labels)
         json_t *v;
         json_object_foreach(labels, k, v)
         {
-                char *n = xasprintf("%s%s%s=%s", out, *out ? "," : "", k,
-                                    json_string_value(v) ?: "");
+                char *n =
+                    xasprintf("%s%s%s=%s", out, *out ? "," : "", k, json_string_value(v) ?: "");
                 free(out);
                 out = n;
         }
@@ -142,8 +142,8 @@ static char *ports_text(json_t *ports)
                 json_int_t priv = json_integer_value(json_object_get(p, "PrivatePort"));
                 json_int_t pub = json_integer_value(json_object_get(p, "PublicPort"));
                 const char *type = json_string_value(json_object_get(p, "Type")) ?: "tcp";
-                char *one = pub ? xasprintf("%s:%lld->%lld/%s", ip ? ip : "0.0.0.0",
-                                            (long long)pub, (long long)priv, type)
+                char *one = pub ? xasprintf("%s:%lld->%lld/%s", ip ? ip : "0.0.0.0", (long long)pub,
+                                            (long long)priv, type)
                                 : xasprintf("%lld/%s", (long long)priv, type);
                 char *n = xasprintf("%s%s%s", out, *out ? ", " : "", one);
                 free(one);
@@ -190,31 +190,34 @@ static json_t *ps_row(json_t *ct, int no_trunc)
                                        ? xstrndup(image + 7, 12)
                                        : xstrdup(image);
         json_t *lm = json_object_get(ct, "Labels");
-        json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:O,s:s,s:s}", "ID",
-                              no_trunc ? id : short_id(id, idbuf), "Image", img, "Command", cmdq,
-                              "CreatedAt", created, "RunningFor", ago, "Status",
-                              json_string_value(json_object_get(ct, "Status")) ?: "", "State",
-                              json_string_value(json_object_get(ct, "State")) ?: "", "Ports",
-                              ports, "Names", names, "Labels", labels, "Size", size, "LabelMap",
-                              json_is_object(lm) ? lm : json_object(), "Mounts", "",
-                              "Networks", "");
+        json_t *o =
+            json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:O,s:s,s:s}", "ID",
+                      no_trunc ? id : short_id(id, idbuf), "Image", img, "Command", cmdq,
+                      "CreatedAt", created, "RunningFor", ago, "Status",
+                      json_string_value(json_object_get(ct, "Status")) ?: "", "State",
+                      json_string_value(json_object_get(ct, "State")) ?: "", "Ports", ports,
+                      "Names", names, "Labels", labels, "Size", size, "LabelMap",
+                      json_is_object(lm) ? lm : json_object(), "Mounts", "", "Networks", "");
         return o;
 }
 
 static const char *const ps_heads[] = {
-    "ID",      "CONTAINER ID", "Image",  "IMAGE",  "Command",    "COMMAND",  "CreatedAt",
-    "CREATED AT", "RunningFor", "CREATED", "Status", "STATUS", "State",   "STATE",
-    "Ports",   "PORTS",        "Names",  "NAMES",  "Labels",     "LABELS",   "Size",
-    "SIZE",    "Mounts",       "MOUNTS", "Networks", "NETWORKS", NULL};
+    "ID",         "CONTAINER ID", "Image",   "IMAGE",    "Command",  "COMMAND", "CreatedAt",
+    "CREATED AT", "RunningFor",   "CREATED", "Status",   "STATUS",   "State",   "STATE",
+    "Ports",      "PORTS",        "Names",   "NAMES",    "Labels",   "LABELS",  "Size",
+    "SIZE",       "Mounts",       "MOUNTS",  "Networks", "NETWORKS", NULL};
 
 int cmd_ps(struct cli *c)
 {
-        static const struct option opts[] = {
-            {"all", no_argument, NULL, 'a'},          {"quiet", no_argument, NULL, 'q'},
-            {"no-trunc", no_argument, NULL, 'T'},     {"size", no_argument, NULL, 's'},
-            {"latest", no_argument, NULL, 'l'},       {"last", required_argument, NULL, 'n'},
-            {"filter", required_argument, NULL, 'f'}, {"format", required_argument, NULL, 'F'},
-            {NULL, 0, NULL, 0}};
+        static const struct option opts[] = {{"all", no_argument, NULL, 'a'},
+                                             {"quiet", no_argument, NULL, 'q'},
+                                             {"no-trunc", no_argument, NULL, 'T'},
+                                             {"size", no_argument, NULL, 's'},
+                                             {"latest", no_argument, NULL, 'l'},
+                                             {"last", required_argument, NULL, 'n'},
+                                             {"filter", required_argument, NULL, 'f'},
+                                             {"format", required_argument, NULL, 'F'},
+                                             {NULL, 0, NULL, 0}};
         struct ps_args a = {.filters = json_object()};
         struct err *e = NULL;
         int i = cli_parse(c, "aqsln:f:", opts, ps_opt, &a);
@@ -235,13 +238,12 @@ int cmd_ps(struct cli *c)
             client_json(cl, "GET", path, NULL, NULL, NULL, &list, &e) < 0)
                 return cli_fail_daemon(&e);
         const char *format =
-            a.quiet ? "{{.ID}}"
-            : a.format
-                ? a.format
-                : a.size ? "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t"
-                           "{{.Ports}}\t{{.Names}}\t{{.Size}}"
-                         : "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t"
-                           "{{.Ports}}\t{{.Names}}";
+            a.quiet    ? "{{.ID}}"
+            : a.format ? a.format
+            : a.size   ? "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t"
+                         "{{.Ports}}\t{{.Names}}\t{{.Size}}"
+                       : "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t"
+                         "{{.Ports}}\t{{.Names}}";
         struct fmt f;
         if (fmt_begin(&f, format, ps_heads, &e) < 0) {
                 json_decref(list);
@@ -493,7 +495,8 @@ int cmd_logs(struct cli *c)
         struct client *cl;
         json_t *info = NULL;
         _cleanup_free_ char *ipath = client_path("/containers/%s/json", c->argv[i]);
-        if (cli_client(c, &cl, &e) < 0 || client_json(cl, "GET", ipath, NULL, NULL, NULL, &info, &e) < 0)
+        if (cli_client(c, &cl, &e) < 0 ||
+            client_json(cl, "GET", ipath, NULL, NULL, NULL, &info, &e) < 0)
                 return cli_fail_daemon(&e);
         int tty = json_is_true(json_object_get(json_object_get(info, "Config"), "Tty"));
         json_decref(info);
@@ -547,8 +550,8 @@ static int inspect_common(struct cli *c, const char *forced_type)
         for (; i < c->argc; i++) {
                 json_t *o = NULL;
                 if (!a.type || !strcmp(a.type, "container")) {
-                        _cleanup_free_ char *p = client_path("/containers/%s/json?size=%d",
-                                                             c->argv[i], a.size);
+                        _cleanup_free_ char *p =
+                            client_path("/containers/%s/json?size=%d", c->argv[i], a.size);
                         if (client_json(cl, "GET", p, NULL, NULL, NULL, &o, &e) < 0 &&
                             e->code != ENOENT) {
                                 rc = cli_fail_daemon(&e);
@@ -593,7 +596,7 @@ static int cmd_container_inspect(struct cli *c)
 
 int cmd_top(struct cli *c)
 {
-        optind = 0;
+        /* everything after the container goes to ps as its options */
         if (c->argc < 2)
                 return cli_usage("top", "\"top\" requires at least 1 argument");
         _cleanup_free_ char *args = xstrdup("");
@@ -602,12 +605,14 @@ int cmd_top(struct cli *c)
                 free(args);
                 args = n;
         }
-        _cleanup_free_ char *path = *args ? client_path("/containers/%s/top?ps_args=%s", c->argv[1], args)
-                                          : client_path("/containers/%s/top", c->argv[1]);
+        _cleanup_free_ char *path =
+            *args ? client_path("/containers/%s/top?ps_args=%s", c->argv[1], args)
+                  : client_path("/containers/%s/top", c->argv[1]);
         struct client *cl;
         struct err *e = NULL;
         json_t *res = NULL;
-        if (cli_client(c, &cl, &e) < 0 || client_json(cl, "GET", path, NULL, NULL, NULL, &res, &e) < 0)
+        if (cli_client(c, &cl, &e) < 0 ||
+            client_json(cl, "GET", path, NULL, NULL, NULL, &res, &e) < 0)
                 return cli_fail_daemon(&e);
         struct table t = {0};
         _cleanup_free_ char *hdr = xstrdup("");
@@ -625,7 +630,8 @@ int cmd_top(struct cli *c)
                 _cleanup_free_ char *line = xstrdup("");
                 json_array_foreach(row, j, v)
                 {
-                        char *n = xasprintf("%s%s%s", line, j ? "\t" : "", json_string_value(v) ?: "");
+                        char *n =
+                            xasprintf("%s%s%s", line, j ? "\t" : "", json_string_value(v) ?: "");
                         free(line);
                         line = n;
                 }
@@ -647,12 +653,14 @@ int cmd_port(struct cli *c)
         struct err *e = NULL;
         json_t *info = NULL;
         _cleanup_free_ char *path = client_path("/containers/%s/json", c->argv[i]);
-        if (cli_client(c, &cl, &e) < 0 || client_json(cl, "GET", path, NULL, NULL, NULL, &info, &e) < 0)
+        if (cli_client(c, &cl, &e) < 0 ||
+            client_json(cl, "GET", path, NULL, NULL, NULL, &info, &e) < 0)
                 return cli_fail_daemon(&e);
         json_t *ports = json_object_get(json_object_get(info, "NetworkSettings"), "Ports");
         const char *want = i + 1 < c->argc ? c->argv[i + 1] : NULL;
         _cleanup_free_ char *wantp = want && !strchr(want, '/') ? xasprintf("%s/tcp", want)
-                                                               : want ? xstrdup(want) : NULL;
+                                     : want                     ? xstrdup(want)
+                                                                : NULL;
         const char *k;
         json_t *binds;
         int found = 0;
@@ -692,7 +700,8 @@ int cmd_diff(struct cli *c)
         struct err *e = NULL;
         json_t *res = NULL;
         _cleanup_free_ char *path = client_path("/containers/%s/changes", c->argv[i]);
-        if (cli_client(c, &cl, &e) < 0 || client_json(cl, "GET", path, NULL, NULL, NULL, &res, &e) < 0)
+        if (cli_client(c, &cl, &e) < 0 ||
+            client_json(cl, "GET", path, NULL, NULL, NULL, &res, &e) < 0)
                 return cli_fail_daemon(&e);
         size_t k;
         json_t *ch;
@@ -859,10 +868,10 @@ int cmd_stats(struct cli *c)
         if (cli_client(c, &cl, &e) < 0)
                 return cli_fail_daemon(&e);
         static const char *const heads[] = {
-            "ID",     "CONTAINER ID", "Container", "CONTAINER", "Name",  "NAME",
-            "CPUPerc", "CPU %",       "MemUsage",  "MEM USAGE / LIMIT", "MemPerc", "MEM %",
-            "NetIO",  "NET I/O",      "BlockIO",   "BLOCK I/O", "PIDs",  "PIDS",
-            "Pids",   "PIDS",         NULL};
+            "ID",      "CONTAINER ID", "Container", "CONTAINER",         "Name",    "NAME",
+            "CPUPerc", "CPU %",        "MemUsage",  "MEM USAGE / LIMIT", "MemPerc", "MEM %",
+            "NetIO",   "NET I/O",      "BlockIO",   "BLOCK I/O",         "PIDs",    "PIDS",
+            "Pids",    "PIDS",         NULL};
         const char *format = a.format ? a.format
                                       : "table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t"
                                         "{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}";
@@ -883,7 +892,8 @@ int cmd_stats(struct cli *c)
                         }
                         size_t k;
                         json_t *ct;
-                        json_array_foreach(list, k, ct) json_array_append(names, json_object_get(ct, "Id"));
+                        json_array_foreach(list, k, ct)
+                            json_array_append(names, json_object_get(ct, "Id"));
                         json_decref(list);
                 }
                 struct fmt f;
@@ -961,7 +971,8 @@ int cmd_container_prune(struct cli *c)
         _cleanup_free_ char *path = client_path("/containers/prune?filters=%s", ftext);
         struct client *cl;
         json_t *res = NULL;
-        if (cli_client(c, &cl, &e) < 0 || client_json(cl, "POST", path, NULL, NULL, NULL, &res, &e) < 0)
+        if (cli_client(c, &cl, &e) < 0 ||
+            client_json(cl, "POST", path, NULL, NULL, NULL, &res, &e) < 0)
                 return cli_fail_daemon(&e);
         json_t *del = json_object_get(res, "ContainersDeleted");
         if (json_array_size(del)) {
@@ -986,15 +997,32 @@ static int cmd_container(struct cli *c)
                 const char *name;
                 int (*fn)(struct cli *);
         } sub[] = {
-            {"ls", cmd_ps},          {"list", cmd_ps},          {"ps", cmd_ps},
-            {"create", cmd_create},  {"run", cmd_run},          {"start", cmd_start},
-            {"stop", cmd_stop},      {"restart", cmd_restart},  {"kill", cmd_kill},
-            {"rm", cmd_rm},          {"remove", cmd_rm},        {"prune", cmd_container_prune},
-            {"inspect", cmd_container_inspect}, {"logs", cmd_logs}, {"attach", cmd_attach},
-            {"exec", cmd_exec},      {"wait", cmd_wait},        {"top", cmd_top},
-            {"stats", cmd_stats},    {"cp", cmd_cp},            {"pause", cmd_pause},
-            {"unpause", cmd_unpause}, {"rename", cmd_rename},   {"port", cmd_port},
-            {"diff", cmd_diff},      {"export", cmd_export},
+            {"ls", cmd_ps},
+            {"list", cmd_ps},
+            {"ps", cmd_ps},
+            {"create", cmd_create},
+            {"run", cmd_run},
+            {"start", cmd_start},
+            {"stop", cmd_stop},
+            {"restart", cmd_restart},
+            {"kill", cmd_kill},
+            {"rm", cmd_rm},
+            {"remove", cmd_rm},
+            {"prune", cmd_container_prune},
+            {"inspect", cmd_container_inspect},
+            {"logs", cmd_logs},
+            {"attach", cmd_attach},
+            {"exec", cmd_exec},
+            {"wait", cmd_wait},
+            {"top", cmd_top},
+            {"stats", cmd_stats},
+            {"cp", cmd_cp},
+            {"pause", cmd_pause},
+            {"unpause", cmd_unpause},
+            {"rename", cmd_rename},
+            {"port", cmd_port},
+            {"diff", cmd_diff},
+            {"export", cmd_export},
         };
         if (c->argc < 2)
                 return cli_usage("container", "a subcommand is required");

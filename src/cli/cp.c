@@ -82,13 +82,14 @@ static int extract(int fd, const char *dir, const char *rename_to, struct err **
         int ar;
         while ((ar = archive_read_next_header(a, &ent)) == ARCHIVE_OK) {
                 const char *name = archive_entry_pathname(ent);
-                _cleanup_free_ char *rel = rename_to ? rename_first(name, rename_to) : xstrdup(name);
+                _cleanup_free_ char *rel =
+                    rename_to ? rename_first(name, rename_to) : xstrdup(name);
                 _cleanup_free_ char *full = xasprintf("%s/%s", dir, rel);
                 archive_entry_set_pathname(ent, full);
                 const char *hl = archive_entry_hardlink(ent);
                 if (hl) {
-                        _cleanup_free_ char *hrel = rename_to ? rename_first(hl, rename_to)
-                                                              : xstrdup(hl);
+                        _cleanup_free_ char *hrel =
+                            rename_to ? rename_first(hl, rename_to) : xstrdup(hl);
                         _cleanup_free_ char *hfull = xasprintf("%s/%s", dir, hrel);
                         archive_entry_set_hardlink(ent, hfull);
                 }
@@ -137,7 +138,8 @@ static int from_container(struct client *cl, const char *ct, const char *src, co
                                        dir);
         }
         _cleanup_close_ int fd = spool_fd(e);
-        if (fd < 0 || client_stream(cl, "GET", path, NULL, NULL, NULL, NULL, write_fd, &fd, NULL, e) < 0)
+        if (fd < 0 ||
+            client_stream(cl, "GET", path, NULL, NULL, NULL, NULL, write_fd, &fd, NULL, e) < 0)
                 return -1;
         lseek(fd, 0, SEEK_SET);
         return extract(fd, dir, rename_to, e);
@@ -197,8 +199,8 @@ static int to_container(struct client *cl, const char *src, const char *ct, cons
         if (!strcmp(src, "-")) {
                 int in = STDIN_FILENO;
                 _cleanup_free_ char *path = client_path("/containers/%s/archive?path=%s", ct, dest);
-                return client_stream(cl, "PUT", path, NULL, "application/x-tar", read_fd, &in,
-                                     NULL, NULL, NULL, e);
+                return client_stream(cl, "PUT", path, NULL, "application/x-tar", read_fd, &in, NULL,
+                                     NULL, NULL, e);
         }
         struct stat st;
         if (lstat(src, &st) < 0)
@@ -208,7 +210,8 @@ static int to_container(struct client *cl, const char *src, const char *ct, cons
         long status = 0;
         int isdir = 0;
         struct err *se = NULL;
-        if (client_stream(cl, "HEAD", spath, NULL, NULL, NULL, NULL, NULL, NULL, &status, &se) == 0) {
+        if (client_stream(cl, "HEAD", spath, NULL, NULL, NULL, NULL, NULL, NULL, &status, &se) ==
+            0) {
                 const char *stat64 = client_last_header(cl, "X-Docker-Container-Path-Stat");
                 if (stat64) {
                         /* base64 JSON {"name","size","mode",...}; Go's ModeDir is 1<<31 */

@@ -71,8 +71,7 @@ int cmd_exec(struct cli *c)
         int i = cli_parse(c, "itdu:w:e:", opts, exec_opt, &a);
         if (i < 0 || i + 2 > c->argc) {
                 json_decref(a.env);
-                return i < 0 ? 125
-                             : cli_usage("exec", "\"exec\" requires at least 2 arguments");
+                return i < 0 ? 125 : cli_usage("exec", "\"exec\" requires at least 2 arguments");
         }
         if (a.tty && a.interactive && !a.detach && !isatty(STDIN_FILENO)) {
                 json_decref(a.env);
@@ -84,10 +83,10 @@ int cmd_exec(struct cli *c)
         for (; i < c->argc; i++)
                 json_array_append_new(cmd, json_string(c->argv[i]));
         int attach = !a.detach;
-        json_t *body = json_pack("{s:b,s:b,s:b,s:b,s:b,s:o,s:o}", "AttachStdin",
-                                 attach && a.interactive, "AttachStdout", attach, "AttachStderr",
-                                 attach, "Tty", a.tty, "Privileged", a.privileged, "Cmd", cmd,
-                                 "Env", a.env);
+        json_t *body =
+            json_pack("{s:b,s:b,s:b,s:b,s:b,s:o,s:o}", "AttachStdin", attach && a.interactive,
+                      "AttachStdout", attach, "AttachStderr", attach, "Tty", a.tty, "Privileged",
+                      a.privileged, "Cmd", cmd, "Env", a.env);
         if (a.user)
                 json_object_set_new(body, "User", json_string(a.user));
         if (a.workdir)

@@ -107,8 +107,7 @@ static int pull_opt(void *data, int opt, const char *arg)
         return 0;
 }
 
-int image_pull(struct cli *c, const char *image, const char *platform, FILE *out,
-               struct err **e)
+int image_pull(struct cli *c, const char *image, const char *platform, FILE *out, struct err **e)
 {
         struct image_ref *ref = NULL;
         struct client *cl;
@@ -119,9 +118,9 @@ int image_pull(struct cli *c, const char *image, const char *platform, FILE *out
         _cleanup_free_ char *norm = ref_string(ref);
         const char *tag = ref->digest ? ref->digest : ref->tag;
         _cleanup_free_ char *path =
-            platform ? client_path("/images/create?fromImage=%s&tag=%s&platform=%s", fam, tag,
-                                   platform)
-                     : client_path("/images/create?fromImage=%s&tag=%s", fam, tag);
+            platform
+                ? client_path("/images/create?fromImage=%s&tag=%s&platform=%s", fam, tag, platform)
+                : client_path("/images/create?fromImage=%s&tag=%s", fam, tag);
         ref_free(ref);
         _cleanup_free_ char *auth = client_registry_auth(image, e);
         if (auth == NULL)
@@ -175,8 +174,8 @@ int cmd_push(struct cli *c)
                 return cli_fail_daemon(&e);
         _cleanup_free_ char *name = ref_name(ref);
         _cleanup_free_ char *fam = ref_familiar(name);
-        _cleanup_free_ char *path = client_path("/images/%s/push?tag=%s", fam,
-                                                ref->tag ? ref->tag : "latest");
+        _cleanup_free_ char *path =
+            client_path("/images/%s/push?tag=%s", fam, ref->tag ? ref->tag : "latest");
         ref_free(ref);
         _cleanup_free_ char *auth = client_registry_auth(c->argv[i], &e);
         if (auth == NULL)
@@ -281,9 +280,9 @@ static int images_row(struct images_args *a, struct fmt *f, json_t *img, const c
         human_ago(json_integer_value(json_object_get(img, "Created")), ago, sizeof(ago));
         const char *digest = digest_for(img, repo);
         if (a->format) {
-                json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "ID", id, "Repository",
-                                      repo, "Tag", tag, "Digest", digest, "CreatedSince", ago,
-                                      "Size", size, "CreatedAt", "");
+                json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "ID", id, "Repository", repo,
+                                      "Tag", tag, "Digest", digest, "CreatedSince", ago, "Size",
+                                      size, "CreatedAt", "");
                 int r = fmt_row(f, o, e);
                 json_decref(o);
                 return r;
@@ -299,11 +298,13 @@ static int images_row(struct images_args *a, struct fmt *f, json_t *img, const c
 
 int cmd_images(struct cli *c)
 {
-        static const struct option opts[] = {
-            {"quiet", no_argument, NULL, 'q'},        {"all", no_argument, NULL, 'a'},
-            {"digests", no_argument, NULL, 'D'},      {"no-trunc", no_argument, NULL, 'T'},
-            {"filter", required_argument, NULL, 'f'}, {"format", required_argument, NULL, 'F'},
-            {NULL, 0, NULL, 0}};
+        static const struct option opts[] = {{"quiet", no_argument, NULL, 'q'},
+                                             {"all", no_argument, NULL, 'a'},
+                                             {"digests", no_argument, NULL, 'D'},
+                                             {"no-trunc", no_argument, NULL, 'T'},
+                                             {"filter", required_argument, NULL, 'f'},
+                                             {"format", required_argument, NULL, 'F'},
+                                             {NULL, 0, NULL, 0}};
         struct images_args a = {.filters = json_object()};
         struct err *e = NULL;
         int i = cli_parse(c, "qaf:", opts, images_opt, &a);
@@ -320,16 +321,17 @@ int cmd_images(struct cli *c)
         }
         _cleanup_free_ char *ftext = json_dumps(a.filters, JSON_COMPACT);
         json_decref(a.filters);
-        _cleanup_free_ char *path = client_path("/images/json?all=%s&filters=%s",
-                                                a.all ? "1" : "0", ftext);
+        _cleanup_free_ char *path =
+            client_path("/images/json?all=%s&filters=%s", a.all ? "1" : "0", ftext);
         struct client *cl;
         json_t *list = NULL;
-        if (cli_client(c, &cl, &e) < 0 || client_json(cl, "GET", path, NULL, NULL, NULL, &list, &e) < 0)
+        if (cli_client(c, &cl, &e) < 0 ||
+            client_json(cl, "GET", path, NULL, NULL, NULL, &list, &e) < 0)
                 return cli_fail_daemon(&e);
-        static const char *const heads[] = {"ID", "IMAGE ID", "Repository", "REPOSITORY",
-                                            "Tag", "TAG", "Digest", "DIGEST",
-                                            "CreatedSince", "CREATED", "CreatedAt", "CREATED AT",
-                                            "Size", "SIZE", NULL};
+        static const char *const heads[] = {"ID",           "IMAGE ID", "Repository", "REPOSITORY",
+                                            "Tag",          "TAG",      "Digest",     "DIGEST",
+                                            "CreatedSince", "CREATED",  "CreatedAt",  "CREATED AT",
+                                            "Size",         "SIZE",     NULL};
         struct fmt f = {0};
         if (a.format && fmt_begin(&f, a.format, heads, &e) < 0) {
                 json_decref(list);
@@ -482,11 +484,12 @@ int cmd_history(struct cli *c)
         struct client *cl;
         json_t *list = NULL;
         _cleanup_free_ char *path = client_path("/images/%s/history", c->argv[i]);
-        if (cli_client(c, &cl, &e) < 0 || client_json(cl, "GET", path, NULL, NULL, NULL, &list, &e) < 0)
+        if (cli_client(c, &cl, &e) < 0 ||
+            client_json(cl, "GET", path, NULL, NULL, NULL, &list, &e) < 0)
                 return cli_fail_daemon(&e);
-        static const char *const heads[] = {"ID", "IMAGE", "CreatedSince", "CREATED",
-                                            "CreatedBy", "CREATED BY", "Size", "SIZE",
-                                            "Comment", "COMMENT", NULL};
+        static const char *const heads[] = {
+            "ID",   "IMAGE", "CreatedSince", "CREATED", "CreatedBy", "CREATED BY",
+            "Size", "SIZE",  "Comment",      "COMMENT", NULL};
         struct fmt f = {0};
         if (a.format && fmt_begin(&f, a.format, heads, &e) < 0) {
                 json_decref(list);
@@ -501,7 +504,8 @@ int cmd_history(struct cli *c)
         {
                 const char *hid = json_string_value(json_object_get(h, "Id")) ?: "<missing>";
                 char idbuf[16], ago[48], size[16];
-                const char *id = !strcmp(hid, "<missing>") || a.no_trunc ? hid : short_id(hid, idbuf);
+                const char *id =
+                    !strcmp(hid, "<missing>") || a.no_trunc ? hid : short_id(hid, idbuf);
                 if (a.quiet) {
                         table_add(&f.t, "%s", id);
                         continue;
@@ -527,9 +531,9 @@ int cmd_history(struct cli *c)
                         strcpy(shown + 44, "…");
                 const char *comment = json_string_value(json_object_get(h, "Comment")) ?: "";
                 if (a.format) {
-                        json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s}", "ID", id, "CreatedSince",
-                                              ago, "CreatedBy", shown, "Size", size, "Comment",
-                                              comment);
+                        json_t *o =
+                            json_pack("{s:s,s:s,s:s,s:s,s:s}", "ID", id, "CreatedSince", ago,
+                                      "CreatedBy", shown, "Size", size, "Comment", comment);
                         if (fmt_row(&f, o, &e) < 0)
                                 rc = cli_fail(&e);
                         json_decref(o);
@@ -568,7 +572,8 @@ int cmd_tag(struct cli *c)
             client_path("/images/%s/tag?repo=%s&tag=%s", c->argv[i], fam, dst->tag);
         ref_free(dst);
         struct client *cl;
-        if (cli_client(c, &cl, &e) < 0 || client_json(cl, "POST", path, NULL, NULL, NULL, NULL, &e) < 0)
+        if (cli_client(c, &cl, &e) < 0 ||
+            client_json(cl, "POST", path, NULL, NULL, NULL, NULL, &e) < 0)
                 return cli_fail_daemon(&e);
         return 0;
 }
@@ -667,7 +672,8 @@ static int cmd_prune(struct cli *c)
         _cleanup_free_ char *path = client_path("/images/prune?filters=%s", ftext);
         struct client *cl;
         json_t *res = NULL;
-        if (cli_client(c, &cl, &e) < 0 || client_json(cl, "POST", path, NULL, NULL, NULL, &res, &e) < 0)
+        if (cli_client(c, &cl, &e) < 0 ||
+            client_json(cl, "POST", path, NULL, NULL, NULL, &res, &e) < 0)
                 return cli_fail_daemon(&e);
         json_t *del = json_object_get(res, "ImagesDeleted");
         if (json_array_size(del)) {
@@ -688,10 +694,18 @@ static int cmd_image(struct cli *c)
                 const char *name;
                 int (*fn)(struct cli *);
         } sub[] = {
-            {"inspect", cmd_image_inspect}, {"ls", cmd_images},  {"list", cmd_images},
-            {"rm", cmd_rmi},                {"remove", cmd_rmi}, {"prune", cmd_prune},
-            {"pull", cmd_pull},             {"push", cmd_push},  {"tag", cmd_tag},
-            {"history", cmd_history},       {"save", cmd_save},  {"load", cmd_load},
+            {"inspect", cmd_image_inspect},
+            {"ls", cmd_images},
+            {"list", cmd_images},
+            {"rm", cmd_rmi},
+            {"remove", cmd_rmi},
+            {"prune", cmd_prune},
+            {"pull", cmd_pull},
+            {"push", cmd_push},
+            {"tag", cmd_tag},
+            {"history", cmd_history},
+            {"save", cmd_save},
+            {"load", cmd_load},
             {"import", cmd_import},
         };
         if (c->argc < 2)

@@ -118,7 +118,8 @@ int fmt_begin(struct fmt *f, const char *format, const char *const *heads, struc
 {
         memset(f, 0, sizeof(*f));
         const char *tmpl = format;
-        if (!strncmp(format, "table", 5) && (format[5] == '\0' || isspace((unsigned char)format[5]))) {
+        if (!strncmp(format, "table", 5) &&
+            (format[5] == '\0' || isspace((unsigned char)format[5]))) {
                 f->table = 1;
                 tmpl = format + 5;
                 while (isspace((unsigned char)*tmpl))
@@ -211,8 +212,8 @@ int cli_parse_time(const char *s, char *buf, size_t n, struct err **e)
                  * what happened earlier in the current second */
                 struct timespec ts;
                 clock_gettime(CLOCK_REALTIME, &ts);
-                long long ns = (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec -
-                               (long long)(total * 1e9);
+                long long ns =
+                    (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec - (long long)(total * 1e9);
                 snprintf(buf, n, "%lld.%09lld", ns / 1000000000LL, ns % 1000000000LL);
                 return 0;
         }
@@ -234,8 +235,8 @@ int cli_parse_time(const char *s, char *buf, size_t n, struct err **e)
                         rest++;
                 } else if ((*rest == '+' || *rest == '-') && strlen(rest) == 6 && rest[3] == ':') {
                         utc = 1;
-                        off = (atol(rest + 1) * 3600 + atol(rest + 4) * 60) *
-                              (*rest == '-' ? -1 : 1);
+                        off =
+                            (atol(rest + 1) * 3600 + atol(rest + 4) * 60) * (*rest == '-' ? -1 : 1);
                         rest += 6;
                 }
                 if (*rest)

@@ -21,70 +21,121 @@
 #include "cli.h"
 
 enum {
-        O_RM = 256, O_NAME, O_ENV_FILE, O_ENTRYPOINT, O_HOSTNAME, O_CPUS, O_PIDS, O_CAP_ADD,
-        O_CAP_DROP, O_PRIV, O_RO, O_INIT, O_RESTART, O_HCMD, O_HINT, O_HTO, O_HRET, O_HSTART,
-        O_NOHC, O_PLATFORM, O_PULL, O_SECOPT, O_ULIMIT, O_TMPFS, O_NETWORK, O_STOPSIG,
-        O_STOPTO, O_LOGOPT, O_LOGDRV, O_DETACH_KEYS, O_SIG_PROXY, O_MEMSWAP, O_SHM,
-        O_CIDFILE, O_ENVF, O_GROUP, O_NO_STDIN, O_DEVICE, O_DNS, O_ADDHOST, O_EXPOSE,
-        O_PUBLISH, O_USERNS, O_PID, O_IPC, O_UTS, O_CGROUPNS, O_MOUNT, O_VOLUMES_FROM,
+        O_RM = 256,
+        O_NAME,
+        O_ENV_FILE,
+        O_ENTRYPOINT,
+        O_HOSTNAME,
+        O_CPUS,
+        O_PIDS,
+        O_CAP_ADD,
+        O_CAP_DROP,
+        O_PRIV,
+        O_RO,
+        O_INIT,
+        O_RESTART,
+        O_HCMD,
+        O_HINT,
+        O_HTO,
+        O_HRET,
+        O_HSTART,
+        O_NOHC,
+        O_PLATFORM,
+        O_PULL,
+        O_SECOPT,
+        O_ULIMIT,
+        O_TMPFS,
+        O_NETWORK,
+        O_STOPSIG,
+        O_STOPTO,
+        O_LOGOPT,
+        O_LOGDRV,
+        O_DETACH_KEYS,
+        O_SIG_PROXY,
+        O_MEMSWAP,
+        O_SHM,
+        O_CIDFILE,
+        O_ENVF,
+        O_GROUP,
+        O_NO_STDIN,
+        O_DEVICE,
+        O_DNS,
+        O_ADDHOST,
+        O_EXPOSE,
+        O_PUBLISH,
+        O_USERNS,
+        O_PID,
+        O_IPC,
+        O_UTS,
+        O_CGROUPNS,
+        O_MOUNT,
+        O_VOLUMES_FROM,
         O_QUIET,
 };
 
-#define RUN_OPTIONS                                                                                \
-        {"detach", no_argument, NULL, 'd'}, {"interactive", no_argument, NULL, 'i'},            \
-            {"tty", no_argument, NULL, 't'}, {"rm", no_argument, NULL, O_RM},                  \
-            {"name", required_argument, NULL, O_NAME}, {"env", required_argument, NULL, 'e'},  \
-            {"env-file", required_argument, NULL, O_ENV_FILE},                                  \
-            {"workdir", required_argument, NULL, 'w'}, {"user", required_argument, NULL, 'u'}, \
-            {"entrypoint", required_argument, NULL, O_ENTRYPOINT},                              \
-            {"label", required_argument, NULL, 'l'},                                            \
-            {"hostname", required_argument, NULL, 'h'},                                         \
-            {"memory", required_argument, NULL, 'm'}, {"cpus", required_argument, NULL, O_CPUS}, \
-            {"pids-limit", required_argument, NULL, O_PIDS},                                    \
-            {"cap-add", required_argument, NULL, O_CAP_ADD},                                    \
-            {"cap-drop", required_argument, NULL, O_CAP_DROP},                                  \
-            {"privileged", no_argument, NULL, O_PRIV}, {"read-only", no_argument, NULL, O_RO},  \
-            {"init", no_argument, NULL, O_INIT}, {"restart", required_argument, NULL, O_RESTART}, \
-            {"health-cmd", required_argument, NULL, O_HCMD},                                    \
-            {"health-interval", required_argument, NULL, O_HINT},                               \
-            {"health-timeout", required_argument, NULL, O_HTO},                                 \
-            {"health-retries", required_argument, NULL, O_HRET},                                \
-            {"health-start-period", required_argument, NULL, O_HSTART},                         \
-            {"no-healthcheck", no_argument, NULL, O_NOHC},                                      \
-            {"platform", required_argument, NULL, O_PLATFORM},                                  \
-            {"pull", required_argument, NULL, O_PULL},                                          \
-            {"security-opt", required_argument, NULL, O_SECOPT},                                \
-            {"ulimit", required_argument, NULL, O_ULIMIT},                                      \
-            {"volume", required_argument, NULL, 'v'},                                           \
-            {"tmpfs", required_argument, NULL, O_TMPFS},                                        \
-            {"network", required_argument, NULL, O_NETWORK},                                    \
-            {"net", required_argument, NULL, O_NETWORK},                                        \
-            {"stop-signal", required_argument, NULL, O_STOPSIG},                                \
-            {"stop-timeout", required_argument, NULL, O_STOPTO},                                \
-            {"log-opt", required_argument, NULL, O_LOGOPT},                                     \
-            {"log-driver", required_argument, NULL, O_LOGDRV},                                  \
-            {"detach-keys", required_argument, NULL, O_DETACH_KEYS},                            \
-            {"sig-proxy", optional_argument, NULL, O_SIG_PROXY},                                \
-            {"attach", required_argument, NULL, 'a'},                                           \
-            {"memory-swap", required_argument, NULL, O_MEMSWAP},                                \
-            {"shm-size", required_argument, NULL, O_SHM},                                       \
-            {"cidfile", required_argument, NULL, O_CIDFILE},                                    \
-            {"group-add", required_argument, NULL, O_GROUP},                                    \
-            {"device", required_argument, NULL, O_DEVICE},                                      \
-            {"dns", required_argument, NULL, O_DNS},                                            \
-            {"add-host", required_argument, NULL, O_ADDHOST},                                   \
-            {"expose", required_argument, NULL, O_EXPOSE},                                      \
-            {"publish", required_argument, NULL, 'p'},                                          \
-            {"userns", required_argument, NULL, O_USERNS},                                      \
-            {"pid", required_argument, NULL, O_PID}, {"ipc", required_argument, NULL, O_IPC},   \
-            {"uts", required_argument, NULL, O_UTS},                                            \
-            {"cgroupns", required_argument, NULL, O_CGROUPNS},                                  \
-            {"mount", required_argument, NULL, O_MOUNT},                                        \
-            {"volumes-from", required_argument, NULL, O_VOLUMES_FROM},                          \
-            {"quiet", no_argument, NULL, O_QUIET},                                              \
-        {                                                                                          \
-                NULL, 0, NULL, 0                                                                   \
-        }
+/* docker run / create flags (the ones not listed are refused as unknown) */
+static const struct option run_options[] = {
+    {"detach", no_argument, NULL, 'd'},
+    {"interactive", no_argument, NULL, 'i'},
+    {"tty", no_argument, NULL, 't'},
+    {"rm", no_argument, NULL, O_RM},
+    {"name", required_argument, NULL, O_NAME},
+    {"env", required_argument, NULL, 'e'},
+    {"env-file", required_argument, NULL, O_ENV_FILE},
+    {"workdir", required_argument, NULL, 'w'},
+    {"user", required_argument, NULL, 'u'},
+    {"entrypoint", required_argument, NULL, O_ENTRYPOINT},
+    {"label", required_argument, NULL, 'l'},
+    {"hostname", required_argument, NULL, 'h'},
+    {"memory", required_argument, NULL, 'm'},
+    {"cpus", required_argument, NULL, O_CPUS},
+    {"pids-limit", required_argument, NULL, O_PIDS},
+    {"cap-add", required_argument, NULL, O_CAP_ADD},
+    {"cap-drop", required_argument, NULL, O_CAP_DROP},
+    {"privileged", no_argument, NULL, O_PRIV},
+    {"read-only", no_argument, NULL, O_RO},
+    {"init", no_argument, NULL, O_INIT},
+    {"restart", required_argument, NULL, O_RESTART},
+    {"health-cmd", required_argument, NULL, O_HCMD},
+    {"health-interval", required_argument, NULL, O_HINT},
+    {"health-timeout", required_argument, NULL, O_HTO},
+    {"health-retries", required_argument, NULL, O_HRET},
+    {"health-start-period", required_argument, NULL, O_HSTART},
+    {"no-healthcheck", no_argument, NULL, O_NOHC},
+    {"platform", required_argument, NULL, O_PLATFORM},
+    {"pull", required_argument, NULL, O_PULL},
+    {"security-opt", required_argument, NULL, O_SECOPT},
+    {"ulimit", required_argument, NULL, O_ULIMIT},
+    {"volume", required_argument, NULL, 'v'},
+    {"tmpfs", required_argument, NULL, O_TMPFS},
+    {"network", required_argument, NULL, O_NETWORK},
+    {"net", required_argument, NULL, O_NETWORK},
+    {"stop-signal", required_argument, NULL, O_STOPSIG},
+    {"stop-timeout", required_argument, NULL, O_STOPTO},
+    {"log-opt", required_argument, NULL, O_LOGOPT},
+    {"log-driver", required_argument, NULL, O_LOGDRV},
+    {"detach-keys", required_argument, NULL, O_DETACH_KEYS},
+    {"sig-proxy", optional_argument, NULL, O_SIG_PROXY},
+    {"attach", required_argument, NULL, 'a'},
+    {"memory-swap", required_argument, NULL, O_MEMSWAP},
+    {"shm-size", required_argument, NULL, O_SHM},
+    {"cidfile", required_argument, NULL, O_CIDFILE},
+    {"group-add", required_argument, NULL, O_GROUP},
+    {"device", required_argument, NULL, O_DEVICE},
+    {"dns", required_argument, NULL, O_DNS},
+    {"add-host", required_argument, NULL, O_ADDHOST},
+    {"expose", required_argument, NULL, O_EXPOSE},
+    {"publish", required_argument, NULL, 'p'},
+    {"userns", required_argument, NULL, O_USERNS},
+    {"pid", required_argument, NULL, O_PID},
+    {"ipc", required_argument, NULL, O_IPC},
+    {"uts", required_argument, NULL, O_UTS},
+    {"cgroupns", required_argument, NULL, O_CGROUPNS},
+    {"mount", required_argument, NULL, O_MOUNT},
+    {"volumes-from", required_argument, NULL, O_VOLUMES_FROM},
+    {"quiet", no_argument, NULL, O_QUIET},
+    {NULL, 0, NULL, 0},
+};
 #define RUN_SHORT "dite:h:w:u:l:m:v:a:p:q"
 
 struct run_args {
@@ -333,9 +384,9 @@ static int run_opt(void *data, int opt, const char *arg)
                         return bad(a, "restart", arg);
                 if (colon && (parse_int64(colon + 1, &max) < 0 || strcmp(name, "on-failure")))
                         return bad(a, "restart", arg);
-                json_object_set_new(host, "RestartPolicy",
-                                    json_pack("{s:s,s:I}", "Name", name, "MaximumRetryCount",
-                                              (json_int_t)max));
+                json_object_set_new(
+                    host, "RestartPolicy",
+                    json_pack("{s:s,s:I}", "Name", name, "MaximumRetryCount", (json_int_t)max));
                 break;
         }
         case O_HCMD:
@@ -360,7 +411,8 @@ static int run_opt(void *data, int opt, const char *arg)
                 json_object_set_new(obj_object(cfg, "Healthcheck"), "Retries", json_integer(v));
                 break;
         case O_NOHC:
-                json_object_set_new(obj_object(cfg, "Healthcheck"), "Test", json_pack("[s]", "NONE"));
+                json_object_set_new(obj_object(cfg, "Healthcheck"), "Test",
+                                    json_pack("[s]", "NONE"));
                 break;
         case O_PLATFORM:
                 a->platform = arg;
@@ -478,8 +530,8 @@ static int run_opt(void *data, int opt, const char *arg)
                 json_array_append_new(obj_array(host, "ExtraHosts"), json_string(arg));
                 break;
         case O_EXPOSE: {
-                _cleanup_free_ char *port = strchr(arg, '/') ? xstrdup(arg)
-                                                             : xasprintf("%s/tcp", arg);
+                _cleanup_free_ char *port =
+                    strchr(arg, '/') ? xstrdup(arg) : xasprintf("%s/tcp", arg);
                 json_object_set_new(obj_object(cfg, "ExposedPorts"), port, json_object());
                 break;
         }
@@ -513,12 +565,11 @@ static int run_opt(void *data, int opt, const char *arg)
  * (exit code in *rc). */
 static json_t *parse_run(struct cli *c, struct run_args *a, const char **image, int *rc)
 {
-        static const struct option opts[] = {RUN_OPTIONS};
         memset(a, 0, sizeof(*a));
         a->sig_proxy = 1;
         a->config = json_object();
         a->host = json_object();
-        int i = cli_parse(c, RUN_SHORT, opts, run_opt, a);
+        int i = cli_parse(c, RUN_SHORT, run_options, run_opt, a);
         if (i < 0 || a->e) {
                 if (a->e) {
                         fprintf(stderr, "barge: %s\nSee 'barge %s --help'.\n", a->e->msg,
@@ -680,8 +731,8 @@ static int attach_and_run(struct cli *c, const struct attach_plan *p)
                 ? client_path("/containers/%s/attach?stream=1&stdin=%d&stdout=%d&stderr=%d"
                               "&detachKeys=%s",
                               p->id, p->in, p->out, p->err, p->detach_keys)
-                : client_path("/containers/%s/attach?stream=1&stdin=%d&stdout=%d&stderr=%d",
-                              p->id, p->in, p->out, p->err);
+                : client_path("/containers/%s/attach?stream=1&stdin=%d&stdout=%d&stderr=%d", p->id,
+                              p->in, p->out, p->err);
         int fd = -1;
         if (client_hijack(cl, "POST", apath, NULL, &fd, &e) < 0)
                 return cli_fail_daemon(&e), 125;
@@ -739,7 +790,8 @@ static int attach_and_run(struct cli *c, const struct attach_plan *p)
         json_t *res = NULL;
         if (client_raw_end(&wait, &res, &e) < 0)
                 return cli_fail_daemon(&e), 125;
-        const char *werr = json_string_value(json_object_get(json_object_get(res, "Error"), "Message"));
+        const char *werr =
+            json_string_value(json_object_get(json_object_get(res, "Error"), "Message"));
         int code = (int)json_integer_value(json_object_get(res, "StatusCode"));
         if (werr && *werr) {
                 fprintf(stderr, "Error response from daemon: %s\n", werr);
@@ -848,14 +900,14 @@ int cmd_start(struct cli *c)
                 json_t *cfg = json_object_get(info, "Config");
                 _cleanup_free_ char *id =
                     xstrdup(json_string_value(json_object_get(info, "Id")) ?: c->argv[i]);
-                struct attach_plan p = {
-                    .id = id,
-                    .tty = json_is_true(json_object_get(cfg, "Tty")),
-                    .in = a.interactive && json_is_true(json_object_get(cfg, "OpenStdin")),
-                    .out = 1,
-                    .err = 1,
-                    .start = 1,
-                    .detach_keys = a.detach_keys};
+                struct attach_plan p = {.id = id,
+                                        .tty = json_is_true(json_object_get(cfg, "Tty")),
+                                        .in = a.interactive &&
+                                              json_is_true(json_object_get(cfg, "OpenStdin")),
+                                        .out = 1,
+                                        .err = 1,
+                                        .start = 1,
+                                        .detach_keys = a.detach_keys};
                 p.sig_proxy = !p.tty;
                 json_decref(info);
                 return attach_and_run(c, &p);
@@ -903,7 +955,8 @@ int cmd_attach(struct cli *c)
         _cleanup_free_ char *id = xstrdup(json_string_value(json_object_get(info, "Id")) ?: "");
         struct attach_plan p = {.id = id,
                                 .tty = json_is_true(json_object_get(cfg, "Tty")),
-                                .in = !a.no_stdin && json_is_true(json_object_get(cfg, "OpenStdin")),
+                                .in =
+                                    !a.no_stdin && json_is_true(json_object_get(cfg, "OpenStdin")),
                                 .out = 1,
                                 .err = 1,
                                 .detach_keys = a.detach_keys};

@@ -221,8 +221,8 @@ static int print_event(void *ctx, json_t *ev)
         char off[16] = "Z";
         if (strcmp(zone, "+0000"))
                 snprintf(off, sizeof(off), "%.3s:%s", zone, zone + 3);
-        printf("%s.%09lld%s %s %s %s", ts, tn % 1000000000LL, off,
-               *type ? type : jstr(ev, "type"), jstr(ev, "Action"), jstr(actor, "ID"));
+        printf("%s.%09lld%s %s %s %s", ts, tn % 1000000000LL, off, *type ? type : jstr(ev, "type"),
+               jstr(ev, "Action"), jstr(actor, "ID"));
         json_t *attrs = json_object_get(actor, "Attributes");
         if (json_object_size(attrs)) {
                 /* sorted by key, as docker prints them */
@@ -379,13 +379,14 @@ static int cmd_df(struct cli *c)
             {"Local Volumes", json_array_size(vols), vactive, vsize, vreclaim},
             {"Build Cache", json_array_size(bc), bactive, bsize, breclaim},
         };
-        static const char *const heads[] = {"Type",   "TYPE", "TotalCount", "TOTAL",
-                                            "Active", "ACTIVE", "Size",     "SIZE",
+        static const char *const heads[] = {"Type",        "TYPE",        "TotalCount", "TOTAL",
+                                            "Active",      "ACTIVE",      "Size",       "SIZE",
                                             "Reclaimable", "RECLAIMABLE", NULL};
         struct fmt f;
-        if (fmt_begin(&f, format ? format
-                                 : "table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t"
-                                   "{{.Reclaimable}}",
+        if (fmt_begin(&f,
+                      format ? format
+                             : "table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t"
+                               "{{.Reclaimable}}",
                       heads, &e) < 0) {
                 json_decref(df);
                 return cli_fail(&e);

@@ -152,11 +152,11 @@ int pump_run(const struct pump_opts *o, int *detached, struct err **e)
                                         if (o->tty)
                                                 term_resize(o->cl, o->resize_path);
                                 } else if (o->kill_path) {
-                                        _cleanup_free_ char *path = xasprintf(
-                                            "%s?signal=%u", o->kill_path, si.ssi_signo);
+                                        _cleanup_free_ char *path =
+                                            xasprintf("%s?signal=%u", o->kill_path, si.ssi_signo);
                                         struct err *ke = NULL;
-                                        if (client_json(o->cl, "POST", path, NULL, NULL, NULL,
-                                                        NULL, &ke) < 0)
+                                        if (client_json(o->cl, "POST", path, NULL, NULL, NULL, NULL,
+                                                        &ke) < 0)
                                                 err_free(&ke);
                                 }
                         }

@@ -104,7 +104,34 @@ struct target {
         char *base; /* the name to give the top entry of an archive */
 };
 
-static int resolve(int rootfd, const char *path, const char *cid, struct target *t, struct err **e)
+/* /etc/hostname, /etc/hosts and /etc/resolv.conf are barged's files in
+ * the container's directory, bind-mounted over the image's: a copy out of
+ * the container reads those, as the container sees them. */
+static int bound_file(const char *cdir, const char *p, struct target *t)
+{
+        static const char *const files[] = {"hostname", "hosts", "resolv.conf"};
+        if (cdir == NULL || strncmp(p, "/etc/", 5) != 0)
+                return 0;
+        for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+                if (strcmp(p + 5, files[i]) != 0)
+                        continue;
+                int dfd = open(cdir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                if (dfd < 0)
+                        return 0;
+                if (faccessat(dfd, files[i], F_OK, AT_SYMLINK_NOFOLLOW) < 0) {
+                        close(dfd);
+                        return 0;
+                }
+                t->dirfd = dfd;
+                snprintf(t->name, sizeof(t->name), "%s", files[i]);
+                t->base = xstrdup(files[i]);
+                return 1;
+        }
+        return 0;
+}
+
+static int resolve(int rootfd, const char *cdir, const char *path, const char *cid,
+                   struct target *t, struct err **e)
 {
         _cleanup_free_ char *p = xstrdup(path && *path ? path : "/");
         size_t len = strlen(p);
@@ -114,6 +141,8 @@ static int resolve(int rootfd, const char *path, const char *cid, struct target 
         const char *base = slash ? slash + 1 : p;
         t->dirfd = -1;
         t->base = NULL;
+        if (bound_file(cdir, p, t))
+                return 0;
         if (strcmp(p, "/") == 0 || strcmp(base, ".") == 0 || strcmp(base, "..") == 0 ||
             *base == '\0') {
                 t->dirfd = openat2_fd(rootfd, p, O_PATH | O_DIRECTORY,
@@ -262,7 +291,7 @@ int engine_container_path_stat(struct engine *eng, const char *ref, const char *
         if (hold(eng, ref, &h, e) < 0)
                 return -1;
         struct target t;
-        int r = resolve(h.rootfd, path, h.c->id, &t, e);
+        int r = resolve(h.rootfd, h.c->dir, path, h.c->id, &t, e);
         if (r < 0) {
                 release(&h);
                 return -1;
@@ -446,7 +475,7 @@ int engine_container_archive_get(struct engine *eng, const char *ref, const char
         if (hold(eng, ref, &h, e) < 0)
                 return -1;
         struct target t;
-        if (resolve(h.rootfd, path, h.c->id, &t, e) < 0) {
+        if (resolve(h.rootfd, h.c->dir, path, h.c->id, &t, e) < 0) {
                 release(&h);
                 return -1;
         }
@@ -551,7 +580,11 @@ int engine_container_archive_put(struct engine *eng, const char *ref, const char
         rc->ctx = ctx;
         struct archive *a = archive_read_new();
         archive_read_support_format_tar(a);
-        archive_read_support_filter_all(a);
+        /* docker cp sends plain tar; compressed ones as docker accepts them */
+        archive_read_support_filter_gzip(a);
+        archive_read_support_filter_bzip2(a);
+        archive_read_support_filter_xz(a);
+        archive_read_support_filter_zstd(a);
         if (archive_read_open(a, rc, NULL, tar_read_cb, NULL) != ARCHIVE_OK) {
                 tar_err(a, e, "tar");
         } else if (untar_archive(a, dfd, NULL, e) == 0) {

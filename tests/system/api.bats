@@ -267,7 +267,7 @@ V=/v1.41
 
 @test "api: attach: stdin sent and closed before the start reaches a StdinOnce container (docker run -i)" {
 	id=$(create_ctr '{"Image":"busybox","Cmd":["sh","-c","cat; echo done >&2"],"OpenStdin":true,"StdinOnce":true,"AttachStdin":true,"AttachStdout":true,"AttachStderr":true}')
-	HIJACK_STDIN=$'payload\n' run hijack "$V/containers/$id/attach?stream=1&stdin=1&stdout=1&stderr=1" "" -- \
+	E_TIMEOUT=20 HIJACK_STDIN=$'payload\n' run hijack "$V/containers/$id/attach?stream=1&stdin=1&stdout=1&stderr=1" "" -- \
 		curl -s -f --unix-socket "$E_SOCK" -X POST "http://x$V/containers/$id/start"
 	echo "$output"
 	[ "$status" -eq 0 ]

@@ -10,6 +10,14 @@ b_run() {
 	run --separate-stderr timeout -k 5 "$E_TIMEOUT" "$BARGE" -H "$E_HOST" "$@" </dev/null 3>&-
 }
 
+# b_run_status N ARGS: b_run that expects exit status N (bats' `run -N`;
+# needed for 127, which plain `run` treats as "command not found")
+b_run_status() {
+	local n=$1
+	shift
+	run "-$n" --separate-stderr timeout -k 5 "$E_TIMEOUT" "$BARGE" -H "$E_HOST" "$@" </dev/null 3>&-
+}
+
 # wait_for CMD...: retry CMD for up to 10 s
 wait_for() {
 	local i

@@ -124,14 +124,16 @@ teardown() {
 }
 
 @test "barged: kill -9 under load, restart: every container accounted for, nothing leaks" {
+	local pids=()
 	for w in 1 2 3 4 5 6 7 8; do
 		(for i in 1 2 3 4 5 6 7 8 9 10; do
 			b run -d --name "w$w-$i" busybox sleep 600 >/dev/null 2>&1
 		done) &
+		pids+=($!)
 	done
 	sleep 1.5
 	barged_kill
-	wait
+	wait "${pids[@]}" || true
 	barged_start
 	# whatever exists can be inspected and removed; nothing half-made survives
 	run b ps -a -q --no-trunc
