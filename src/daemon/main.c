@@ -349,6 +349,11 @@ int main(int argc, char **argv)
         pthread_sigmask(SIG_BLOCK, &sigs, NULL);
         signal(SIGPIPE, SIG_IGN);
 
+        /* barge-runtime keeps compiled seccomp programs there (see
+         * src/runtime/seccomp.h); shims and runtimes inherit it */
+        _cleanup_free_ char *sccache = xasprintf("%s/seccomp-cache", c.exec_root);
+        setenv("BARGE_SECCOMP_CACHE", sccache, 1);
+
         struct engine_opts o = {0};
         engine_opts_from(&c, &o);
         _cleanup_free_ char *shim = beside_self("barge-shim");

@@ -237,7 +237,7 @@ static int load_bundle(const struct rt_ctx *ctx, const char *id, const struct rt
                 return err_new(e, 0, "process.terminal is true but no --console-socket was given");
         if (!c->spec->process->terminal && o->console_socket)
                 return err_new(e, 0, "--console-socket given but process.terminal is false");
-        if (seccomp_compile_cached(c->spec->seccomp, ctx->root, &c->seccomp, &c->seccomp_flags, e) < 0)
+        if (seccomp_compile_cached(c->spec->seccomp, getenv(SECCOMP_CACHE_ENV), &c->seccomp, &c->seccomp_flags, e) < 0)
                 return err_wrap(e, "config.json: linux.seccomp");
         _cleanup_free_ char *saved = xasprintf("%s/config.json", c->dir);
         return write_file(saved, text, strlen(text), 0600, e);

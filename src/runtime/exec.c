@@ -148,7 +148,7 @@ int rt_exec(const struct rt_ctx *ctx, const char *id, struct spec_process *proc,
         _cleanup_seccomp_prog_ struct sock_fprog *prog = NULL;
         unsigned int sflags = 0;
         if (rt_load_spec(ctx, id, &spec, e) < 0 || cgroup_from_json(st->cgroup, &cg, e) < 0 ||
-            seccomp_compile_cached(spec->seccomp, ctx->root, &prog, &sflags, e) < 0)
+            seccomp_compile_cached(spec->seccomp, getenv(SECCOMP_CACHE_ENV), &prog, &sflags, e) < 0)
                 return -1;
         if (proc->terminal && o->console_socket == NULL && o->detach)
                 return err_new(e, 0, "--tty with --detach needs a --console-socket");

@@ -430,11 +430,11 @@ int seccomp_compile(json_t *sc, struct sock_fprog **out, unsigned int *filter_fl
  * Compiling a large profile (Docker's default: ~370 syscalls for three
  * architectures) takes libseccomp about 25 ms, more than the rest of a
  * container start.  The program depends only on the profile, libseccomp's
- * version and the kernel, so it is kept in <cache_dir>/seccomp/<hash>.bpf
+ * version and the kernel, so it is kept in <cache_dir>/<hash>.bpf
  * after the exact text it was compiled from, which a later start compares
  * byte for byte (the hash only picks the file):
  *   u32 filter flags, u32 key length, u64 hash of the program, key, program.
- * The directory is the runtime's state root (root-only); a missing or
+ * The directory is barged's (root-only, see seccomp.h); a missing or
  * unreadable cache just means compiling. */
 static uint64_t fnv1a(const char *s, size_t n)
 {
@@ -496,7 +496,7 @@ int seccomp_compile_cached(json_t *sc, const char *cache_dir, struct sock_fprog 
                                              SCMP_VER_MINOR, SCMP_VER_MICRO, u.release, u.machine,
                                              text);
         size_t klen = strlen(key);
-        _cleanup_free_ char *dir = xasprintf("%s/seccomp", cache_dir);
+        _cleanup_free_ char *dir = xstrdup(cache_dir);
         _cleanup_free_ char *path =
                 xasprintf("%s/%016llx.bpf", dir, (unsigned long long)fnv1a(key, klen));
         if (cache_load(path, key, klen, out, filter_flags) == 0)

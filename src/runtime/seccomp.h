@@ -29,8 +29,12 @@
 int seccomp_compile(json_t *seccomp, struct sock_fprog **out, unsigned int *filter_flags,
                     struct err **e);
 
-/* seccomp_compile through a cache of compiled programs in
- * <cache_dir>/seccomp (the runtime's state root); cache_dir NULL: none. */
+/* seccomp_compile through a cache of compiled programs in cache_dir
+ * (NULL: no cache).  barged names its cache in the environment variable
+ * SECCOMP_CACHE_ENV of the runtimes it starts (runc and crun ignore it);
+ * callers that do not set it (containerd, podman) get no cache, so that
+ * their state roots hold nothing but containers. */
+#define SECCOMP_CACHE_ENV "BARGE_SECCOMP_CACHE"
 int seccomp_compile_cached(json_t *seccomp, const char *cache_dir, struct sock_fprog **out,
                            unsigned int *filter_flags, struct err **e);
 
