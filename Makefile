@@ -81,15 +81,35 @@ $(BUILD)/lib/libbarge-api.a: $(call obj,$(API_SRC))
 # the component libraries call each other (store <-> registry): one group
 LINK_LIBS = -Wl,--start-group $(ALL_LIBS) -Wl,--end-group $(LDLIBS)
 
-# the client talks to barged only: common + registry (reference parsing)
-CLIENT_LIBS := $(LIBREGISTRY) $(LIBCOMMON)
+# the client talks to barged only: common + registry (reference parsing,
+# config.json credentials).  Every shared library costs each barge command
+# its mapping and relocation, so: no libcurl (src/cli/client.c speaks
+# HTTP/1.1 itself), libarchive dlopen'ed by cp only (src/cli/cp.c), and
+# jansson and libcrypto (base64, digests via registry/common) linked
+# statically when their .a is there (libcrypto.so alone cost ~1 ms): libc only.
+CLIENT_LIBS   := $(LIBREGISTRY) $(LIBCOMMON)
+client_a       = $(or $(wildcard $(shell pkg-config --variable=libdir $(1) 2>/dev/null)/lib$(2).a),-l$(2))
+CLIENT_LDLIBS := $(call client_a,jansson,jansson) $(call client_a,libcrypto,crypto)
 $(BUILD)/bin/barge: $(call obj,$(CLI_SRC)) $(CLIENT_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) -Wl,--start-group $(CLIENT_LIBS) -Wl,--end-group $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) -Wl,--start-group $(CLIENT_LIBS) -Wl,--end-group $(CLIENT_LDLIBS)
 
+# barged's idle resident set (target: under 8 MiB, docs/engine.md).  Every
+# shared library costs its relocations, symbol tables and constructors, and
+# touched code is mapped in 64 KiB fault-around blocks, so barged links its
+# libraries statically (only libc and libm stay shared) and --gc-sections
+# drops what it does not call: libarchive's format table (xar, 7zip, zip,
+# iso9660...) and with it libxml2, ICU and libstdc++.  libmicrohttpd comes
+# without gnutls (src/daemon/notls.c) and libcurl is loaded on first
+# registry use (src/daemon/curl_lazy.c), so neither is on this line.
+# pack-relative-relocs (DT_RELR, glibc 2.36) keeps the PIE's relocation
+# table small.  ~13.7 -> ~7 MiB; bench/run.sh prints it.
+BARGED_LIBS := -Wl,-Bstatic -larchive -lnettle -lacl -llzma -lzstd -llz4 -lbz2 -lz -lsqlite3 \
+               -lmicrohttpd -lcrypto -ljansson -lseccomp -lcap -Wl,-Bdynamic -lm
 $(BUILD)/bin/barged: $(call obj,$(DAEMON_SRC)) $(ALL_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LINK_LIBS) -lpthread
+	$(CC) $(LDFLAGS) -Wl,--gc-sections -Wl,-z,pack-relative-relocs -o $@ $(filter %.o,$^) \
+		-Wl,--start-group $(ALL_LIBS) -Wl,--end-group $(BARGED_LIBS) -lpthread
 
 # the per-container supervisor and the container init stay small: static,
 # libcommon only (shim) or no library at all (init).

@@ -5,6 +5,8 @@
 # works offline) on a machine that has them.
 set -eu
 BUILD_PKGS="build-essential pkg-config libjansson-dev libseccomp-dev libcap-dev libcurl4-openssl-dev libarchive-dev libsqlite3-dev libssl-dev libmicrohttpd-dev busybox-static jq"
+# barged links these statically (Makefile): the archives of libarchive's dependencies
+BUILD_PKGS="$BUILD_PKGS nettle-dev libacl1-dev liblzma-dev libzstd-dev liblz4-dev libbz2-dev zlib1g-dev"
 TEST_PKGS="bats docker-registry skopeo apache2-utils python3-jwt python3-cryptography zstd runc containerd podman docker.io uidmap time iproute2 procps util-linux python3 python3-docker docker-compose curl"
 
 want="$BUILD_PKGS"

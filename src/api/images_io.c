@@ -354,10 +354,27 @@ static void do_import(struct http_req *r)
         _cleanup_err_ struct err *e = NULL;
         struct engine *eng = api_engine(r);
         const char *repo = http_query(r, "repo"), *tag = http_query(r, "tag");
-        const char *changes = http_query(r, "changes"), *msg = http_query(r, "message");
-        if ((changes && *changes && strcmp(changes, "[]")) || (msg && *msg)) {
-                http_reply_error(r, 400, "import: %s is not supported",
-                                 changes && *changes ? "changes (--change)" : "message");
+        /* changes: repeated, each one Dockerfile instruction (the docker
+         * CLI sends an empty list as nothing) */
+        const char *changes[64];
+        size_t nc = http_query_all(r, "changes", changes, ARRAY_SIZE(changes));
+        if (nc > ARRAY_SIZE(changes)) {
+                http_reply_error(r, 400, "import: at most %zu changes", ARRAY_SIZE(changes));
+                return;
+        }
+        size_t kept = 0;
+        for (size_t i = 0; i < nc; i++)
+                if (*changes[i] && strcmp(changes[i], "[]"))
+                        changes[kept++] = changes[i];
+        struct import_opts io = {
+            .changes = changes, .n_changes = kept, .message = http_query(r, "message")};
+        /* a bad change is refused before the body is read */
+        json_t *probe = json_object();
+        for (size_t i = 0; i < kept && !e; i++)
+                image_config_change(probe, changes[i], &e);
+        json_decref(probe);
+        if (e) {
+                http_reply_err(r, e);
                 return;
         }
         _cleanup_free_ char *norm = NULL;
@@ -387,7 +404,7 @@ static void do_import(struct http_req *r)
                 snprintf(before, sizeof(before), "%s", old->id);
         store_image_free(old);
         img_transfer_begin();
-        int rc = image_import(s, rfd, norm, id, &e);
+        int rc = image_import_opts(s, rfd, norm, &io, id, &e);
         img_transfer_end();
         body_finish(th, rfd);
         if (rc == 0 && p.gone) {
@@ -436,12 +453,15 @@ void img_create(struct http_req *r)
 struct push_ctx {
         struct http_req *r;
         int gone;
+        char config[16]; /* short id of the image's config blob */
 };
 
 static void push_progress(void *ctx, const char *id, const char *status, int64_t cur, int64_t total)
 {
         struct push_ctx *p = ctx;
-        if (p->gone)
+        /* dockerd pushes the config blob without a progress line: the
+         * lines are the layers (docker push shows one row per layer) */
+        if (p->gone || !strcmp(id, p->config))
                 return;
         json_t *detail = json_object();
         if (!strcmp(status, "Pushing")) {
@@ -492,8 +512,10 @@ void img_push(struct http_req *r)
                 http_reply_error(r, 404, "An image does not exist locally with the tag: %s", fam);
                 return;
         }
-        store_image_free(TAKE_PTR(img));
         struct push_ctx p = {.r = r};
+        snprintf(p.config, sizeof(p.config), "%.12s",
+                 str_has_prefix(img->id, "sha256:") ? img->id + 7 : img->id);
+        store_image_free(TAKE_PTR(img));
         struct registry_opts o = *engine_registry_opts(eng);
         o.progress = push_progress;
         o.progress_ctx = &p;

@@ -1,24 +1,32 @@
 /*
  * client: barge's side of the Engine API (see client.h).
  *
- * Plain and streamed requests go through one libcurl easy handle per
- * client (kept alive between requests).  A hijacked connection (attach,
- * exec start) and the "raw" requests the run flow needs while another
- * request is in flight (POST /wait must be registered before start, its
- * answer read after the container exits) use a socket of their own: the
- * request is written by hand, and the status line and headers are read
- * one byte at a time up to the blank line.  Reading byte-wise is what
- * keeps the bytes that follow the headers (the container's first output
- * may arrive in the same segment) in the socket instead of in a buffer
- * the caller never sees: headers are a few hundred bytes, so the cost is
- * nothing next to a container start.
+ * The HTTP client is hand-written on purpose.  libcurl (Debian's build)
+ * pulls in TLS, HTTP/2, LDAP, RTMP, SSH, IDN and GSSAPI libraries, and the
+ * dynamic loader mapped and relocated all of them on every command: ~10
+ * ms of a `barge` invocation that should cost 1-2.  The client only ever
+ * speaks HTTP/1.1 to its own daemon, over the Unix socket or plain TCP,
+ * so what it needs is small: one request at a time, Content-Length or
+ * chunked bodies both ways, and keep-alive within a command.  TLS to a
+ * remote daemon (tcp+tls) is a later issue and may bring libcurl or
+ * OpenSSL back for that transport only.
+ *
+ * Plain and streamed requests share one kept-alive connection per client,
+ * read through a buffer.  A hijacked connection (attach, exec start) and
+ * the "raw" requests the run flow needs while another request is in
+ * flight (POST /wait must be registered before start, its answer read
+ * after the container exits) use a socket of their own whose headers are
+ * read with MSG_PEEK: peek, consume exactly the header bytes, so whatever
+ * follows them (the container's first output may arrive in the same
+ * segment) stays in the socket for the caller, which keeps using the
+ * bare fd.  That is one or two syscalls instead of one read per byte.
  */
 #include "client.h"
 
 #include <ctype.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <netdb.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,16 +41,19 @@
 
 #define API_PREFIX "/v1.41"
 #define DEFAULT_HOST "unix:///run/barge/barge.sock"
+#define MAX_HEAD (64 * 1024)
+#define UPLOAD_CHUNK (64 * 1024)
 
 struct client {
         char *host;     /* as given: unix:///path or tcp://h:p */
         char *sock;     /* unix socket path, or NULL for tcp */
-        char *base;     /* "http://localhost" or "http://h:p" */
-        char *tcp_host; /* for raw sockets over tcp */
+        char *tcp_host; /* for tcp */
         char *tcp_port;
-        CURL *curl;
+        int fd; /* the kept-alive connection, or -1 */
+        size_t roff, rlen;
         char **hdrs; /* response headers of the last request ("Name: value") */
         size_t n_hdrs;
+        char rbuf[65536]; /* what was read from fd and not yet consumed: [roff, rlen) */
 };
 
 const char *client_host(struct client *c)
@@ -59,13 +70,12 @@ int client_open(const char *host, struct client **out, struct err **e)
         if (host == NULL || *host == '\0')
                 host = DEFAULT_HOST;
         struct client *c = xcalloc(1, sizeof(*c));
+        c->fd = -1;
         c->host = xstrdup(host);
         if (str_has_prefix(host, "unix://")) {
                 c->sock = xstrdup(host + 7);
-                c->base = xstrdup("http://localhost");
         } else if (host[0] == '/') {
                 c->sock = xstrdup(host);
-                c->base = xstrdup("http://localhost");
         } else if (str_has_prefix(host, "tcp://") || str_has_prefix(host, "http://")) {
                 const char *hp = strstr(host, "://") + 3;
                 size_t len = strcspn(hp, "/");
@@ -77,17 +87,16 @@ int client_open(const char *host, struct client **out, struct err **e)
                 } else {
                         c->tcp_port = xstrdup("2375");
                 }
+                /* [v6]:port: getaddrinfo wants the bare address */
+                if (h[0] == '[' && h[strlen(h) - 1] == ']') {
+                        memmove(h, h + 1, strlen(h));
+                        h[strlen(h) - 1] = '\0';
+                }
                 c->tcp_host = h;
-                c->base = xasprintf("http://%s:%s", c->tcp_host, c->tcp_port);
         } else {
                 client_close(c);
                 return err_new(e, EINVAL,
                                "invalid daemon address %s (unix:///path or tcp://host:port)", host);
-        }
-        c->curl = curl_easy_init();
-        if (c->curl == NULL) {
-                client_close(c);
-                return err_new(e, ENOMEM, "curl_easy_init failed");
         }
         *out = c;
         return 0;
@@ -102,16 +111,22 @@ static void clear_headers(struct client *c)
         c->n_hdrs = 0;
 }
 
+static void drop_conn(struct client *c)
+{
+        if (c->fd >= 0)
+                close(c->fd);
+        c->fd = -1;
+        c->roff = c->rlen = 0;
+}
+
 void client_close(struct client *c)
 {
         if (c == NULL)
                 return;
-        if (c->curl)
-                curl_easy_cleanup(c->curl);
+        drop_conn(c);
         clear_headers(c);
         free(c->host);
         free(c->sock);
-        free(c->base);
         free(c->tcp_host);
         free(c->tcp_port);
         free(c);
@@ -123,7 +138,7 @@ const char *client_last_header(struct client *c, const char *name)
         for (size_t i = 0; i < c->n_hdrs; i++)
                 if (!strncasecmp(c->hdrs[i], name, nl) && c->hdrs[i][nl] == ':') {
                         const char *v = c->hdrs[i] + nl + 1;
-                        while (*v == ' ')
+                        while (*v == ' ' || *v == '\t')
                                 v++;
                         return v;
                 }
@@ -235,7 +250,7 @@ static int connect_error(struct client *c, const char *detail, struct err **e)
         return -1;
 }
 
-/* ---- libcurl requests ---- */
+/* ---- connections ---- */
 
 struct buf {
         char *data;
@@ -255,61 +270,320 @@ static void buf_add(struct buf *b, const void *d, size_t n)
         b->data[b->len] = '\0';
 }
 
+static int raw_connect(struct client *c, struct err **e)
+{
+        if (c->sock) {
+                struct sockaddr_un sa = {.sun_family = AF_UNIX};
+                if (strlen(c->sock) >= sizeof(sa.sun_path))
+                        return err_new(e, ENAMETOOLONG, "socket path %s", c->sock);
+                strcpy(sa.sun_path, c->sock);
+                int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                if (fd < 0)
+                        return err_sys(e, "socket");
+                if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+                        close(fd);
+                        return connect_error(c, NULL, e);
+                }
+                return fd;
+        }
+        struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
+        if (getaddrinfo(c->tcp_host, c->tcp_port, &hints, &res) != 0)
+                return connect_error(c, NULL, e);
+        int fd = -1;
+        for (struct addrinfo *a = res; a; a = a->ai_next) {
+                fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+                if (fd >= 0 && connect(fd, a->ai_addr, a->ai_addrlen) == 0)
+                        break;
+                if (fd >= 0)
+                        close(fd);
+                fd = -1;
+        }
+        freeaddrinfo(res);
+        return fd < 0 ? connect_error(c, NULL, e) : fd;
+}
+
+/* send(2) without SIGPIPE: a daemon that went away is an error, not a kill */
+static int send_all(int fd, const void *buf, size_t n)
+{
+        const char *p = buf;
+        while (n) {
+                ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+                if (w < 0 && errno == EINTR)
+                        continue;
+                if (w < 0)
+                        return -1;
+                p += w;
+                n -= (size_t)w;
+        }
+        return 0;
+}
+
+/* A kept connection the daemon closed while idle (or that has stray
+ * bytes on it) is not reusable: readable-while-idle means one of both. */
+static int conn_idle_ok(struct client *c)
+{
+        if (c->roff != c->rlen)
+                return 0;
+        struct pollfd p = {.fd = c->fd, .events = POLLIN};
+        return poll(&p, 1, 0) == 0;
+}
+
+/* More bytes into rbuf (which must be empty): >0, 0 at EOF, -1 with errno. */
+static ssize_t conn_fill(struct client *c)
+{
+        c->roff = c->rlen = 0;
+        for (;;) {
+                ssize_t n = read(c->fd, c->rbuf, sizeof(c->rbuf));
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n > 0)
+                        c->rlen = (size_t)n;
+                return n;
+        }
+}
+
+/* One line (CRLF or LF, stripped) into *line. */
+static int conn_line(struct client *c, struct buf *line, struct err **e)
+{
+        line->len = 0;
+        buf_add(line, "", 0);
+        for (;;) {
+                if (c->roff == c->rlen) {
+                        ssize_t n = conn_fill(c);
+                        if (n < 0)
+                                return err_sys(e, "reading the daemon's answer");
+                        if (n == 0)
+                                return err_new(e, EPIPE, "the daemon closed the connection");
+                }
+                char *s = c->rbuf + c->roff;
+                char *nl = memchr(s, '\n', c->rlen - c->roff);
+                size_t take = nl ? (size_t)(nl - s) + 1 : c->rlen - c->roff;
+                buf_add(line, s, take);
+                c->roff += take;
+                if (line->len > MAX_HEAD)
+                        return err_new(e, EPROTO, "the daemon's answer headers are too long");
+                if (nl) {
+                        while (line->len && (line->data[line->len - 1] == '\n' ||
+                                             line->data[line->len - 1] == '\r'))
+                                line->data[--line->len] = '\0';
+                        return 0;
+                }
+        }
+}
+
+/* ---- responses ---- */
+
+struct resp {
+        long status;
+        int chunked;
+        long long length; /* Content-Length, or -1 */
+        int close;        /* Connection: close, HTTP/1.0, or a body that ends at EOF */
+        int got_bytes;    /* anything at all was read (a reused connection's retry) */
+};
+
+static int read_head(struct client *c, struct resp *r, struct err **e)
+{
+        struct buf line = {0};
+        int ret = 0;
+        for (;;) {
+                clear_headers(c);
+                if (conn_line(c, &line, e) < 0) {
+                        ret = -1;
+                        break;
+                }
+                r->got_bytes = 1;
+                if (strncmp(line.data, "HTTP/1.", 7) || line.len < 12) {
+                        ret =
+                            err_new(e, EPROTO, "bad status line from the daemon: %.80s", line.data);
+                        break;
+                }
+                r->status = strtol(line.data + 9, NULL, 10);
+                r->close = line.data[7] == '0';
+                r->chunked = 0;
+                r->length = -1;
+                for (;;) {
+                        if (conn_line(c, &line, e) < 0) {
+                                ret = -1;
+                                goto out;
+                        }
+                        if (line.len == 0)
+                                break;
+                        c->hdrs = realloc(c->hdrs, (c->n_hdrs + 1) * sizeof(char *));
+                        if (c->hdrs == NULL)
+                                abort();
+                        c->hdrs[c->n_hdrs++] = xstrdup(line.data);
+                }
+                const char *v = client_last_header(c, "Transfer-Encoding");
+                if (v && strcasestr(v, "chunked"))
+                        r->chunked = 1;
+                v = client_last_header(c, "Content-Length");
+                if (v && !r->chunked)
+                        r->length = strtoll(v, NULL, 10);
+                v = client_last_header(c, "Connection");
+                if (v && !strncasecmp(v, "close", 5))
+                        r->close = 1;
+                /* an interim answer (100 Continue): the real one follows */
+                if (r->status >= 100 && r->status < 200 && r->status != 101)
+                        continue;
+                break;
+        }
+out:
+        free(line.data);
+        return ret;
+}
+
+/* Body bytes to a sink; the sink returning < 0 sets *aborted and stops. */
+typedef int (*sink_fn)(void *ctx, const void *buf, size_t n);
+
+static int body_bytes(struct client *c, long long want, sink_fn sink, void *ctx, int *aborted,
+                      struct err **e)
+{
+        while (want != 0) {
+                if (c->roff == c->rlen) {
+                        ssize_t n = conn_fill(c);
+                        if (n < 0)
+                                return err_sys(e, "reading the daemon's answer");
+                        if (n == 0) {
+                                if (want < 0)
+                                        return 0; /* the body ends with the connection */
+                                return err_new(e, EPIPE,
+                                               "the daemon closed the connection mid-answer");
+                        }
+                }
+                size_t take = c->rlen - c->roff;
+                if (want > 0 && (long long)take > want)
+                        take = (size_t)want;
+                const char *p = c->rbuf + c->roff;
+                c->roff += take;
+                if (want > 0)
+                        want -= (long long)take;
+                if (sink && sink(ctx, p, take) < 0) {
+                        *aborted = 1;
+                        return 0;
+                }
+        }
+        return 0;
+}
+
+static int read_body(struct client *c, const char *method, struct resp *r, sink_fn sink, void *ctx,
+                     int *aborted, struct err **e)
+{
+        if (!strcmp(method, "HEAD") || r->status == 204 || r->status == 304 ||
+            (r->status >= 100 && r->status < 200))
+                return 0;
+        if (!r->chunked) {
+                if (r->length < 0)
+                        r->close = 1;
+                return body_bytes(c, r->length, sink, ctx, aborted, e);
+        }
+        struct buf line = {0};
+        int ret = 0;
+        for (;;) {
+                if (conn_line(c, &line, e) < 0) {
+                        ret = -1;
+                        break;
+                }
+                char *end;
+                unsigned long long n = strtoull(line.data, &end, 16);
+                if (end == line.data) {
+                        ret = err_new(e, EPROTO, "bad chunk header from the daemon");
+                        break;
+                }
+                if (n == 0) {
+                        /* trailers, then the blank line */
+                        do
+                                ret = conn_line(c, &line, e);
+                        while (ret == 0 && line.len);
+                        break;
+                }
+                if (body_bytes(c, (long long)n, sink, ctx, aborted, e) < 0) {
+                        ret = -1;
+                        break;
+                }
+                if (*aborted)
+                        break;
+                if (conn_line(c, &line, e) < 0) {
+                        ret = -1;
+                        break;
+                }
+        }
+        free(line.data);
+        return ret;
+}
+
+/* ---- requests ---- */
+
+static char *request_head(struct client *c, const char *method, const char *path,
+                          const char *const *headers, const char *content_type, int chunked,
+                          size_t body_len, int has_body, const char *extra)
+{
+        struct buf h = {0};
+        /* a TCP daemon's Host: host:port, an IPv6 address in brackets */
+        _cleanup_free_ char *hostport = c->sock ? xstrdup("localhost")
+                                        : strchr(c->tcp_host, ':')
+                                            ? xasprintf("[%s]:%s", c->tcp_host, c->tcp_port)
+                                            : xasprintf("%s:%s", c->tcp_host, c->tcp_port);
+        _cleanup_free_ char *first =
+            xasprintf("%s %s%s HTTP/1.1\r\nHost: %s\r\nUser-Agent: barge/0.1\r\n", method,
+                      API_PREFIX, path, hostport);
+        buf_add(&h, first, strlen(first));
+        for (const char *const *p = headers; p && *p; p++) {
+                buf_add(&h, *p, strlen(*p));
+                buf_add(&h, "\r\n", 2);
+        }
+        if (content_type) {
+                _cleanup_free_ char *ct = xasprintf("Content-Type: %s\r\n", content_type);
+                buf_add(&h, ct, strlen(ct));
+        }
+        if (extra)
+                buf_add(&h, extra, strlen(extra));
+        if (chunked) {
+                buf_add(&h, "Transfer-Encoding: chunked\r\n", 28);
+        } else if (has_body || !strcmp(method, "POST") || !strcmp(method, "PUT")) {
+                char cl[64];
+                int n = snprintf(cl, sizeof(cl), "Content-Length: %zu\r\n", body_len);
+                buf_add(&h, cl, (size_t)n);
+        }
+        buf_add(&h, "\r\n", 2);
+        return h.data;
+}
+
+/* The request body from in(), chunked.  1: the daemon stopped reading
+ * (its answer, probably an error, says why), 0: sent, -1: in() failed. */
+static int send_chunked(int fd, client_read_fn in, void *in_ctx, struct err **e)
+{
+        _cleanup_free_ char *b = xmalloc(UPLOAD_CHUNK + 32);
+        for (;;) {
+                /* room for the size line in front and CRLF behind */
+                ssize_t n = in(in_ctx, b + 16, UPLOAD_CHUNK);
+                if (n < 0)
+                        return err_sys(e, "reading the request body");
+                if (n == 0)
+                        return send_all(fd, "0\r\n\r\n", 5) < 0 ? 1 : 0;
+                char hdr[17];
+                int hl = snprintf(hdr, sizeof(hdr), "%zx\r\n", (size_t)n);
+                memcpy(b + 16 - hl, hdr, (size_t)hl);
+                memcpy(b + 16 + n, "\r\n", 2);
+                if (send_all(fd, b + 16 - hl, (size_t)hl + (size_t)n + 2) < 0)
+                        return 1;
+        }
+}
+
 struct xfer {
-        struct client *c;
         long status;
         struct buf err_body; /* a non-2xx answer's body */
         client_data_fn on_data;
         void *data_ctx;
-        int aborted;
-        client_read_fn in;
-        void *in_ctx;
 };
 
-static size_t on_header(char *p, size_t size, size_t n, void *ctx)
+static int xfer_sink(void *ctx, const void *buf, size_t n)
 {
         struct xfer *x = ctx;
-        size_t len = size * n;
-        if (len >= 5 && !strncmp(p, "HTTP/", 5)) {
-                /* a new response (after 100 Continue, say): forget the old headers */
-                clear_headers(x->c);
-                x->status = strtol(p + 9 < p + len ? p + 9 : p, NULL, 10);
-                return len;
-        }
-        size_t l = len;
-        while (l && (p[l - 1] == '\n' || p[l - 1] == '\r'))
-                l--;
-        if (l == 0)
-                return len;
-        x->c->hdrs = realloc(x->c->hdrs, (x->c->n_hdrs + 1) * sizeof(char *));
-        if (x->c->hdrs == NULL)
-                abort();
-        x->c->hdrs[x->c->n_hdrs++] = xstrndup(p, l);
-        return len;
-}
-
-static size_t on_body(char *p, size_t size, size_t n, void *ctx)
-{
-        struct xfer *x = ctx;
-        size_t len = size * n;
         if (x->status < 200 || x->status >= 300) {
-                buf_add(&x->err_body, p, len);
-                return len;
-        }
-        if (x->on_data && x->on_data(x->data_ctx, p, len) < 0) {
-                x->aborted = 1;
+                buf_add(&x->err_body, buf, n);
                 return 0;
         }
-        return len;
-}
-
-static size_t on_read(char *p, size_t size, size_t n, void *ctx)
-{
-        struct xfer *x = ctx;
-        ssize_t r = x->in(x->in_ctx, p, size * n);
-        if (r < 0)
-                return CURL_READFUNC_ABORT;
-        return (size_t)r;
+        return x->on_data ? x->on_data(x->data_ctx, buf, n) : 0;
 }
 
 static int perform(struct client *c, const char *method, const char *path,
@@ -317,68 +591,87 @@ static int perform(struct client *c, const char *method, const char *path,
                    size_t body_len, client_read_fn in, void *in_ctx, client_data_fn on_data,
                    void *data_ctx, long *status, struct err **e)
 {
-        CURL *h = c->curl;
-        curl_easy_reset(h);
         clear_headers(c);
-        _cleanup_free_ char *url = xasprintf("%s%s%s", c->base, API_PREFIX, path);
-        struct xfer x = {
-            .c = c, .on_data = on_data, .data_ctx = data_ctx, .in = in, .in_ctx = in_ctx};
-        struct curl_slist *hl = NULL;
-        for (const char *const *p = headers; p && *p; p++)
-                hl = curl_slist_append(hl, *p);
-        _cleanup_free_ char *ct = NULL;
-        if (content_type) {
-                ct = xasprintf("Content-Type: %s", content_type);
-                hl = curl_slist_append(hl, ct);
-        }
-        hl = curl_slist_append(hl, "Expect:");
-        curl_easy_setopt(h, CURLOPT_URL, url);
-        if (c->sock)
-                curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, c->sock);
-        curl_easy_setopt(h, CURLOPT_USERAGENT, "barge/0.1");
-        curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-        curl_easy_setopt(h, CURLOPT_HEADERDATA, &x);
-        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-        curl_easy_setopt(h, CURLOPT_WRITEDATA, &x);
-        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-        if (in) {
-                /* chunked upload of any method: UPLOAD sets PUT, CUSTOMREQUEST renames it */
-                hl = curl_slist_append(hl, "Transfer-Encoding: chunked");
-                curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
-                curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
-                curl_easy_setopt(h, CURLOPT_READDATA, &x);
-                curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-        } else if (!strcmp(method, "POST")) {
-                curl_easy_setopt(h, CURLOPT_POST, 1L);
-                curl_easy_setopt(h, CURLOPT_POSTFIELDS, body ? body : "");
-                curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)(body ? body_len : 0));
-        } else if (!strcmp(method, "HEAD")) {
-                curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
-        } else {
-                curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-                if (body) {
-                        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-                        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)body_len);
-                }
-        }
-        curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
-        CURLcode rc = curl_easy_perform(h);
-        curl_slist_free_all(hl);
-        long st = 0;
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &st);
         if (status)
-                *status = st;
-        int r = 0;
-        if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST)
-                r = connect_error(c, curl_easy_strerror(rc), e);
-        else if (st != 0 && (st < 200 || st >= 300))
-                r = daemon_error(st, x.err_body.data, x.err_body.len, e);
-        else if (x.aborted)
-                r = e && *e ? -1 : err_new(e, ECANCELED, "request %s %s aborted", method, path);
-        else if (rc != CURLE_OK)
-                r = err_new(e, EIO, "%s %s: %s", method, path, curl_easy_strerror(rc));
+                *status = 0;
+        _cleanup_free_ char *head = request_head(c, method, path, headers, content_type, in != NULL,
+                                                 body_len, body != NULL, NULL);
+        struct resp r = {0};
+        for (int attempt = 0;; attempt++) {
+                int reused = 0;
+                if (c->fd >= 0 && conn_idle_ok(c))
+                        reused = 1;
+                else
+                        drop_conn(c);
+                if (c->fd < 0) {
+                        int fd = raw_connect(c, e);
+                        if (fd < 0)
+                                return -1;
+                        c->fd = fd;
+                }
+                /* a reused connection the daemon closed under us: once more on a new
+                 * one, unless a streamed body was already (partly) consumed */
+                int retry = reused && attempt == 0 && in == NULL;
+                int sent;
+                if (body == NULL || body_len > UPLOAD_CHUNK) {
+                        sent = send_all(c->fd, head, strlen(head));
+                        if (sent == 0 && body)
+                                sent = send_all(c->fd, body, body_len);
+                } else {
+                        /* head and a small body in one segment */
+                        size_t hl = strlen(head);
+                        _cleanup_free_ char *msg = xmalloc(hl + body_len);
+                        memcpy(msg, head, hl);
+                        memcpy(msg + hl, body, body_len);
+                        sent = send_all(c->fd, msg, hl + body_len);
+                }
+                if (sent < 0 && retry) {
+                        drop_conn(c);
+                        continue;
+                }
+                if (sent == 0 && in) {
+                        int s = send_chunked(c->fd, in, in_ctx, e);
+                        if (s < 0) {
+                                drop_conn(c);
+                                return err_wrap(e, "%s %s", method, path);
+                        }
+                }
+                /* on a failed send the daemon may still have answered (an early error) */
+                r = (struct resp){0};
+                struct err *he = NULL;
+                if (read_head(c, &r, &he) < 0) {
+                        drop_conn(c);
+                        if (!r.got_bytes && retry) {
+                                err_free(&he);
+                                continue;
+                        }
+                        if (e)
+                                *e = he;
+                        else
+                                err_free(&he);
+                        return err_wrap(e, "%s %s", method, path);
+                }
+                break;
+        }
+        if (status)
+                *status = r.status;
+        struct xfer x = {.status = r.status, .on_data = on_data, .data_ctx = data_ctx};
+        int aborted = 0;
+        int ret = read_body(c, method, &r, xfer_sink, &x, &aborted, e);
+        if (ret < 0 || aborted || r.close)
+                drop_conn(c);
+        if (r.status < 200 || r.status >= 300) {
+                /* the daemon's answer, even if its body broke off */
+                if (ret < 0 && e)
+                        err_free(e);
+                ret = daemon_error(r.status, x.err_body.data, x.err_body.len, e);
+        } else if (ret < 0) {
+                ret = err_wrap(e, "%s %s", method, path);
+        }
+        else if (aborted)
+                ret = e && *e ? -1 : err_new(e, ECANCELED, "request %s %s aborted", method, path);
         free(x.err_body.data);
-        return r;
+        return ret;
 }
 
 static int collect(void *ctx, const void *buf, size_t n)
@@ -495,55 +788,45 @@ int client_upload_json(struct client *c, const char *method, const char *path,
 
 /* ---- raw sockets: hijack and requests read by hand ---- */
 
-static int raw_connect(struct client *c, struct err **e)
+/* The status line and headers of an answer on a socket of its own, up to
+ * and including the blank line and not a byte further (see the top of the
+ * file): peek, consume what is header, repeat until the blank line. */
+static int peek_head(int fd, struct buf *h, struct err **e)
 {
-        if (c->sock) {
-                struct sockaddr_un sa = {.sun_family = AF_UNIX};
-                if (strlen(c->sock) >= sizeof(sa.sun_path))
-                        return err_new(e, ENAMETOOLONG, "socket path %s", c->sock);
-                strcpy(sa.sun_path, c->sock);
-                int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-                if (fd < 0)
-                        return err_sys(e, "socket");
-                if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-                        close(fd);
-                        return connect_error(c, NULL, e);
-                }
-                return fd;
-        }
-        struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
-        if (getaddrinfo(c->tcp_host, c->tcp_port, &hints, &res) != 0)
-                return connect_error(c, NULL, e);
-        int fd = -1;
-        for (struct addrinfo *a = res; a; a = a->ai_next) {
-                fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
-                if (fd >= 0 && connect(fd, a->ai_addr, a->ai_addrlen) == 0)
-                        break;
-                if (fd >= 0)
-                        close(fd);
-                fd = -1;
-        }
-        freeaddrinfo(res);
-        return fd < 0 ? connect_error(c, NULL, e) : fd;
-}
-
-/* Headers of an answer, read byte-wise (see the top of the file). */
-static int read_head(int fd, struct buf *h, struct err **e)
-{
-        char ch;
-        while (h->len < 4 || memcmp(h->data + h->len - 4, "\r\n\r\n", 4)) {
-                ssize_t r = read(fd, &ch, 1);
-                if (r < 0 && errno == EINTR)
+        char tmp[4096];
+        for (;;) {
+                ssize_t n = recv(fd, tmp, sizeof(tmp), MSG_PEEK);
+                if (n < 0 && errno == EINTR)
                         continue;
-                if (r < 0)
+                if (n < 0)
                         return err_sys(e, "reading the daemon's answer");
-                if (r == 0)
+                if (n == 0)
                         return err_new(e, EPIPE, "the daemon closed the connection");
-                if (h->len > 64 * 1024)
+                /* the blank line may straddle what was consumed before */
+                size_t old = h->len, back = old < 3 ? old : 3;
+                buf_add(h, tmp, (size_t)n);
+                char *end = memmem(h->data + old - back, h->len - (old - back), "\r\n\r\n", 4);
+                size_t take = (size_t)n;
+                if (end) {
+                        take = (size_t)(end + 4 - h->data) - old;
+                        h->len = old + take;
+                        h->data[h->len] = '\0';
+                }
+                /* consume exactly what the peek showed to be header bytes */
+                size_t got = 0;
+                while (got < take) {
+                        ssize_t r = read(fd, tmp, take - got);
+                        if (r < 0 && errno == EINTR)
+                                continue;
+                        if (r <= 0)
+                                return err_sys(e, "reading the daemon's answer");
+                        got += (size_t)r;
+                }
+                if (end)
+                        return 0;
+                if (h->len > MAX_HEAD)
                         return err_new(e, EPROTO, "the daemon's answer headers are too long");
-                buf_add(h, &ch, 1);
         }
-        return 0;
 }
 
 static const char *head_value(const char *head, const char *name)
@@ -583,6 +866,8 @@ static int read_rest(int fd, const char *head, struct buf *b, struct err **e)
 {
         const char *cl = head_value(head, "Content-Length");
         long long want = cl ? strtoll(cl, NULL, 10) : -1;
+        const char *te = head_value(head, "Transfer-Encoding");
+        int chunked = te && !strncasecmp(te, "chunked", 7);
         char tmp[4096];
         while (want < 0 || (long long)b->len < want) {
                 ssize_t r = read(fd, tmp, sizeof(tmp));
@@ -594,8 +879,7 @@ static int read_rest(int fd, const char *head, struct buf *b, struct err **e)
                         break;
                 buf_add(b, tmp, (size_t)r);
         }
-        const char *te = head_value(head, "Transfer-Encoding");
-        if (te && !strncasecmp(te, "chunked", 7) && b->len) {
+        if (chunked && b->len) {
                 b->len = dechunk(b->data, b->len);
                 b->data[b->len] = '\0';
         }
@@ -609,16 +893,19 @@ static int raw_request(struct client *c, const char *method, const char *path, j
         _cleanup_close_ int fd = raw_connect(c, e);
         if (fd < 0)
                 return -1;
-        _cleanup_free_ char *req =
-            xasprintf("%s %s%s HTTP/1.1\r\nHost: %s\r\nUser-Agent: barge/0.1\r\n%s"
-                      "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
-                      method, API_PREFIX, path, c->sock ? "localhost" : c->tcp_host,
-                      upgrade ? "Connection: Upgrade\r\nUpgrade: tcp\r\n" : "Connection: close\r\n",
-                      text ? strlen(text) : 0, text ? text : "");
-        if (write_all(fd, req, strlen(req)) < 0)
+        size_t tl = text ? strlen(text) : 0;
+        _cleanup_free_ char *head = request_head(
+            c, method, path, NULL, "application/json", 0, tl, 1,
+            upgrade ? "Connection: Upgrade\r\nUpgrade: tcp\r\n" : "Connection: close\r\n");
+        size_t hl = strlen(head);
+        _cleanup_free_ char *req = xmalloc(hl + tl + 1);
+        memcpy(req, head, hl);
+        if (tl)
+                memcpy(req + hl, text, tl);
+        if (send_all(fd, req, hl + tl) < 0)
                 return err_sys(e, "%s %s: sending the request", method, path);
         struct buf h = {0};
-        if (read_head(fd, &h, e) < 0) {
+        if (peek_head(fd, &h, e) < 0) {
                 free(h.data);
                 return err_wrap(e, "%s %s", method, path);
         }

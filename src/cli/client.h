@@ -1,10 +1,10 @@
 /*
- * cli/client: barge's side of the Docker Engine API.  Plain requests go
- * through libcurl (over the Unix socket, or TCP); attach and exec start
- * need the connection itself after the response headers (Docker's
- * "hijack"), which libcurl has no API for, so client_hijack writes the
- * request on a socket of its own and reads the status line and headers
- * itself.
+ * cli/client: barge's side of the Docker Engine API, over a small HTTP/1.1
+ * client of its own (client.c says why not libcurl): plain requests share
+ * one kept-alive connection (the Unix socket, or TCP); attach and exec
+ * start need the connection itself after the response headers (Docker's
+ * "hijack"), so client_hijack uses a socket of its own and hands it over
+ * positioned right after the headers.
  *
  * The daemon: -H/--host, else $BARGE_HOST, else $DOCKER_HOST, else
  * unix:///run/barge/barge.sock.  Paths are given without the version

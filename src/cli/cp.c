@@ -7,9 +7,17 @@
  *
  * Naming follows docker: SRC's last component becomes the name inside an
  * existing directory DEST, else DEST names the copy itself.
+ *
+ * libarchive is opened with dlopen when cp needs it, not linked: it pulls
+ * libxml2, ICU, libstdc++, nettle and the compressors, and mapping them
+ * cost every barge command ~4 ms for the one command that uses them.
+ * (Linked statically it is no better: the tar writers reference the
+ * generic format table, which brings in every writer, xar and its
+ * libxml2 included.)
  */
 #include <archive.h>
 #include <archive_entry.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -22,6 +30,44 @@
 #include "../common/util.h"
 #include "../registry/internal.h"
 #include "cli.h"
+
+/* the libarchive calls cp makes, resolved by la_load() */
+// clang-format off
+#define LA_FUNCS(X)                                                                                \
+        X(archive_entry_filetype) X(archive_entry_free) X(archive_entry_hardlink)                  \
+        X(archive_entry_new) X(archive_entry_pathname) X(archive_entry_set_hardlink)               \
+        X(archive_entry_set_pathname) X(archive_entry_size) X(archive_entry_sourcepath)            \
+        X(archive_error_string) X(archive_read_data_block) X(archive_read_disk_descend)            \
+        X(archive_read_disk_new) X(archive_read_disk_open)                                         \
+        X(archive_read_disk_set_standard_lookup) X(archive_read_free) X(archive_read_new)          \
+        X(archive_read_next_header) X(archive_read_next_header2) X(archive_read_open_fd)           \
+        X(archive_read_support_format_tar) X(archive_write_close) X(archive_write_data)            \
+        X(archive_write_data_block) X(archive_write_disk_new) X(archive_write_disk_set_options)    \
+        X(archive_write_finish_entry) X(archive_write_free) X(archive_write_header)                \
+        X(archive_write_new) X(archive_write_open_fd)                                              \
+        X(archive_write_set_format_pax_restricted)
+// clang-format on
+#define LA_PTR(f) __typeof__(f) *f;
+static struct {
+        LA_FUNCS(LA_PTR)
+} la;
+
+static int la_load(struct err **e)
+{
+        static void *lib;
+        if (lib)
+                return 0;
+        void *h = dlopen("libarchive.so.13", RTLD_NOW | RTLD_LOCAL);
+        if (h == NULL)
+                return err_new(e, ENOENT, "cp: cannot load libarchive: %s", dlerror());
+#define LA_SYM(f)                                                                                  \
+        if ((*(void **)&la.f = dlsym(h, #f)) == NULL)                                              \
+                return err_new(e, ENOENT, "cp: libarchive has no %s", #f);
+        LA_FUNCS(LA_SYM)
+#undef LA_SYM
+        lib = h;
+        return 0;
+}
 
 static int spool_fd(struct err **e)
 {
@@ -68,50 +114,52 @@ static char *rename_first(const char *name, const char *to)
 
 static int extract(int fd, const char *dir, const char *rename_to, struct err **e)
 {
-        struct archive *a = archive_read_new(), *w = archive_write_disk_new();
-        archive_read_support_format_tar(a);
-        archive_write_disk_set_options(w, ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM |
-                                              ARCHIVE_EXTRACT_OWNER |
-                                              ARCHIVE_EXTRACT_SECURE_NODOTDOT);
+        if (la_load(e) < 0)
+                return -1;
+        struct archive *a = la.archive_read_new(), *w = la.archive_write_disk_new();
+        la.archive_read_support_format_tar(a);
+        la.archive_write_disk_set_options(w, ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM |
+                                                 ARCHIVE_EXTRACT_OWNER |
+                                                 ARCHIVE_EXTRACT_SECURE_NODOTDOT);
         int r = 0;
-        if (archive_read_open_fd(a, fd, 65536) != ARCHIVE_OK) {
-                r = err_new(e, EIO, "cp: reading the archive: %s", archive_error_string(a));
+        if (la.archive_read_open_fd(a, fd, 65536) != ARCHIVE_OK) {
+                r = err_new(e, EIO, "cp: reading the archive: %s", la.archive_error_string(a));
                 goto out;
         }
         struct archive_entry *ent;
         int ar;
-        while ((ar = archive_read_next_header(a, &ent)) == ARCHIVE_OK) {
-                const char *name = archive_entry_pathname(ent);
+        while ((ar = la.archive_read_next_header(a, &ent)) == ARCHIVE_OK) {
+                const char *name = la.archive_entry_pathname(ent);
                 _cleanup_free_ char *rel =
                     rename_to ? rename_first(name, rename_to) : xstrdup(name);
                 _cleanup_free_ char *full = xasprintf("%s/%s", dir, rel);
-                archive_entry_set_pathname(ent, full);
-                const char *hl = archive_entry_hardlink(ent);
+                la.archive_entry_set_pathname(ent, full);
+                const char *hl = la.archive_entry_hardlink(ent);
                 if (hl) {
                         _cleanup_free_ char *hrel =
                             rename_to ? rename_first(hl, rename_to) : xstrdup(hl);
                         _cleanup_free_ char *hfull = xasprintf("%s/%s", dir, hrel);
-                        archive_entry_set_hardlink(ent, hfull);
+                        la.archive_entry_set_hardlink(ent, hfull);
                 }
-                if (archive_write_header(w, ent) != ARCHIVE_OK) {
-                        r = err_new(e, EIO, "cp: %s: %s", full, archive_error_string(w));
+                if (la.archive_write_header(w, ent) != ARCHIVE_OK) {
+                        r = err_new(e, EIO, "cp: %s: %s", full, la.archive_error_string(w));
                         goto out;
                 }
                 const void *buf;
                 size_t len;
                 la_int64_t off;
-                while ((ar = archive_read_data_block(a, &buf, &len, &off)) == ARCHIVE_OK)
-                        if (archive_write_data_block(w, buf, len, off) != ARCHIVE_OK) {
-                                r = err_new(e, EIO, "cp: %s: %s", full, archive_error_string(w));
+                while ((ar = la.archive_read_data_block(a, &buf, &len, &off)) == ARCHIVE_OK)
+                        if (la.archive_write_data_block(w, buf, len, off) != ARCHIVE_OK) {
+                                r = err_new(e, EIO, "cp: %s: %s", full, la.archive_error_string(w));
                                 goto out;
                         }
-                archive_write_finish_entry(w);
+                la.archive_write_finish_entry(w);
         }
         if (ar != ARCHIVE_EOF)
-                r = err_new(e, EIO, "cp: reading the archive: %s", archive_error_string(a));
+                r = err_new(e, EIO, "cp: reading the archive: %s", la.archive_error_string(a));
 out:
-        archive_read_free(a);
-        archive_write_free(w);
+        la.archive_read_free(a);
+        la.archive_write_free(w);
         return r;
 }
 
@@ -148,48 +196,50 @@ static int from_container(struct client *cl, const char *ct, const char *src, co
 /* tar of the host path `src`, its top entry named `top` */
 static int pack(const char *src, const char *top, int fd, struct err **e)
 {
-        struct archive *w = archive_write_new(), *d = archive_read_disk_new();
-        archive_write_set_format_pax_restricted(w);
-        archive_read_disk_set_standard_lookup(d);
+        if (la_load(e) < 0)
+                return -1;
+        struct archive *w = la.archive_write_new(), *d = la.archive_read_disk_new();
+        la.archive_write_set_format_pax_restricted(w);
+        la.archive_read_disk_set_standard_lookup(d);
         int r = 0;
-        if (archive_write_open_fd(w, fd) != ARCHIVE_OK ||
-            archive_read_disk_open(d, src) != ARCHIVE_OK) {
-                r = err_new(e, EIO, "cp: %s: %s", src, archive_error_string(d));
+        if (la.archive_write_open_fd(w, fd) != ARCHIVE_OK ||
+            la.archive_read_disk_open(d, src) != ARCHIVE_OK) {
+                r = err_new(e, EIO, "cp: %s: %s", src, la.archive_error_string(d));
                 goto out;
         }
         size_t sl = strlen(src);
         for (;;) {
-                struct archive_entry *ent = archive_entry_new();
-                int ar = archive_read_next_header2(d, ent);
+                struct archive_entry *ent = la.archive_entry_new();
+                int ar = la.archive_read_next_header2(d, ent);
                 if (ar == ARCHIVE_EOF) {
-                        archive_entry_free(ent);
+                        la.archive_entry_free(ent);
                         break;
                 }
                 if (ar != ARCHIVE_OK) {
-                        r = err_new(e, EIO, "cp: %s: %s", src, archive_error_string(d));
-                        archive_entry_free(ent);
+                        r = err_new(e, EIO, "cp: %s: %s", src, la.archive_error_string(d));
+                        la.archive_entry_free(ent);
                         goto out;
                 }
-                archive_read_disk_descend(d);
-                const char *p = archive_entry_pathname(ent);
+                la.archive_read_disk_descend(d);
+                const char *p = la.archive_entry_pathname(ent);
                 _cleanup_free_ char *name = xasprintf("%s%s", top, strlen(p) > sl ? p + sl : "");
-                archive_entry_set_pathname(ent, name);
-                archive_write_header(w, ent);
-                if (archive_entry_size(ent) > 0 && archive_entry_filetype(ent) == AE_IFREG) {
-                        int in = open(archive_entry_sourcepath(ent), O_RDONLY | O_CLOEXEC);
+                la.archive_entry_set_pathname(ent, name);
+                la.archive_write_header(w, ent);
+                if (la.archive_entry_size(ent) > 0 && la.archive_entry_filetype(ent) == AE_IFREG) {
+                        int in = open(la.archive_entry_sourcepath(ent), O_RDONLY | O_CLOEXEC);
                         char buf[65536];
                         ssize_t n;
                         while (in >= 0 && (n = read(in, buf, sizeof(buf))) > 0)
-                                archive_write_data(w, buf, (size_t)n);
+                                la.archive_write_data(w, buf, (size_t)n);
                         if (in >= 0)
                                 close(in);
                 }
-                archive_entry_free(ent);
+                la.archive_entry_free(ent);
         }
 out:
-        archive_read_free(d);
-        archive_write_close(w);
-        archive_write_free(w);
+        la.archive_read_free(d);
+        la.archive_write_close(w);
+        la.archive_write_free(w);
         return r;
 }
 

@@ -119,7 +119,9 @@ int pump_run(const struct pump_opts *o, int *detached, struct err **e)
         unsigned char keys[16];
         size_t nkeys = 0, matched = 0;
         *detached = 0;
-        if (o->send_stdin && parse_detach_keys(o->detach_keys, keys, &nkeys, e) < 0)
+        /* as docker: detach keys act only with a terminal; without one stdin
+         * is copied byte for byte (binary input may hold ctrl-p ctrl-q) */
+        if (o->send_stdin && o->tty && parse_detach_keys(o->detach_keys, keys, &nkeys, e) < 0)
                 return -1;
         sigset_t mask, old;
         sigemptyset(&mask);
@@ -189,6 +191,10 @@ int pump_run(const struct pump_opts *o, int *detached, struct err **e)
                         size_t ns = 0;
                         for (ssize_t i = 0; i < n; i++) {
                                 unsigned char ch = (unsigned char)buf[i];
+                                if (nkeys == 0) {
+                                        send[ns++] = (char)ch;
+                                        continue;
+                                }
                                 if (ch == keys[matched]) {
                                         if (++matched == nkeys) {
                                                 *detached = 1;

@@ -197,15 +197,95 @@ static int filter_input(struct keymatch *k, const unsigned char *in, size_t n, u
         return 0;
 }
 
+/* Input the pump has read but not handed over yet: always the case for a
+ * moment (bytes go through here so that they keep their order), and for
+ * longer while in_fn says IO_IN_LATER (no process yet). */
+struct held {
+        char *buf;
+        size_t off, len, cap;
+        int eof;   /* the client's EOF waits behind the bytes */
+        int later; /* in_fn's last answer was IO_IN_LATER */
+};
+
+/* Held input is offered in chunks of at most this: the same thread writes
+ * the output, which should not wait for a whole backlog to be taken. */
+#define HELD_CHUNK (64u << 10)
+
+static int held_pending(const struct held *h)
+{
+        return h->off < h->len || h->eof;
+}
+
+static void held_append(struct held *h, const void *p, size_t n)
+{
+        if (h->off > 0 && h->off == h->len)
+                h->off = h->len = 0;
+        if (h->len + n > h->cap) {
+                size_t cap = h->cap ? h->cap : 4096;
+                while (cap < h->len + n)
+                        cap *= 2;
+                char *nb = realloc(h->buf, cap);
+                if (nb == NULL)
+                        abort();
+                h->buf = nb;
+                h->cap = cap;
+        }
+        memcpy(h->buf + h->len, p, n);
+        h->len += n;
+}
+
+/* Offer held input to *in_fn: one chunk, or everything when `all` (or
+ * until it answers IO_IN_LATER).  A refusal (<0) stops forwarding: the
+ * rest is dropped and *in_fn becomes NULL. */
+static void held_deliver(struct held *h, io_in_fn *in_fn, void *ctx, int all)
+{
+        h->later = 0;
+        do {
+                if (*in_fn == NULL) {
+                        h->off = h->len = 0;
+                        h->eof = 0;
+                        return;
+                }
+                if (h->off < h->len) {
+                        size_t n = h->len - h->off;
+                        if (n > HELD_CHUNK)
+                                n = HELD_CHUNK;
+                        int r = (*in_fn)(ctx, h->buf + h->off, n);
+                        if (r == IO_IN_LATER) {
+                                h->later = 1;
+                                return;
+                        }
+                        if (r < 0)
+                                *in_fn = NULL;
+                        else
+                                h->off += n;
+                        continue;
+                }
+                if (h->eof) {
+                        if ((*in_fn)(ctx, NULL, 0) == IO_IN_LATER) {
+                                h->later = 1;
+                                return;
+                        }
+                        h->eof = 0;
+                }
+        } while (all && held_pending(h));
+}
+
 int io_pump(struct attacher *a, int fd, io_in_fn in_fn, void *in_ctx, int forward_eof,
             const unsigned char *keys, size_t n_keys)
 {
         _cleanup_free_ char *wbuf = NULL;
         size_t wlen = 0, woff = 0;
         int in_open = 1, ended = 0;
-        struct keymatch km = {keys, n_keys, 0};
+        /* as dockerd: the detach keys apply to a tty only; without one
+         * (a multiplexed stream) stdin is binary data passed as is */
+        struct keymatch km = {keys, a->frame ? 0 : n_keys, 0};
+        struct held h = {0};
+        int ret;
 
         for (;;) {
+                if (held_pending(&h) && !h.later)
+                        held_deliver(&h, &in_fn, in_ctx, 0);
                 if (woff == wlen) {
                         free(wbuf);
                         pthread_mutex_lock(&a->mu);
@@ -216,35 +296,52 @@ int io_pump(struct attacher *a, int fd, io_in_fn in_fn, void *in_ctx, int forwar
                         a->len = a->cap = 0;
                         ended = a->ended;
                         pthread_mutex_unlock(&a->mu);
-                        if (wlen == 0 && ended)
-                                return 0;
+                        if (wlen == 0 && ended) {
+                                ret = 0;
+                                break;
+                        }
                 }
+                /* past the bound, leave the client's input in the socket
+                 * (back-pressure) until the process takes what is held */
+                int want_in = in_open && h.len - h.off < IO_IN_MAX_HELD;
                 struct pollfd p[2] = {
-                    {fd, (short)((in_open ? POLLIN : 0) | (woff < wlen ? POLLOUT : 0)), 0},
+                    {fd, (short)((want_in ? POLLIN : 0) | (woff < wlen ? POLLOUT : 0)), 0},
                     {a->efd, POLLIN, 0},
                 };
-                if (poll(p, 2, 1000) < 0) {
+                /* held input: offer the next chunk at once, or retry a
+                 * refused one on a timer should no wakeup come */
+                int timeout = !held_pending(&h) ? 1000 : h.later ? 100 : 0;
+                if (poll(p, 2, timeout) < 0) {
                         if (errno == EINTR)
                                 continue;
-                        return 2;
+                        ret = 2;
+                        break;
                 }
                 if (p[1].revents & POLLIN) {
                         uint64_t v;
                         ssize_t r = read(a->efd, &v, sizeof(v));
                         (void)r;
                 }
-                if (p[0].revents & POLLERR)
-                        return 2;
-                if ((p[0].revents & POLLHUP) && !(p[0].revents & POLLIN) && !in_open)
-                        return 2;
+                /* a wakeup (the process started) or the timer: offer again */
+                h.later = 0;
+                if (p[0].revents & POLLERR) {
+                        ret = 2;
+                        break;
+                }
+                if ((p[0].revents & POLLHUP) && !(p[0].revents & POLLIN) && !in_open) {
+                        ret = 2;
+                        break;
+                }
                 if (p[0].revents & POLLOUT) {
                         ssize_t r = send_some(fd, wbuf + woff, wlen - woff);
-                        if (r < 0 && errno != EAGAIN && errno != EINTR)
-                                return 2;
+                        if (r < 0 && errno != EAGAIN && errno != EINTR) {
+                                ret = 2;
+                                break;
+                        }
                         if (r > 0)
                                 woff += (size_t)r;
                 }
-                if (p[0].revents & (POLLIN | POLLHUP) && in_open) {
+                if (p[0].revents & (POLLIN | POLLHUP) && want_in) {
                         unsigned char buf[4096], fwd[4096 + 16];
                         ssize_t r = read(fd, buf, sizeof(buf));
                         if (r < 0 && (errno == EAGAIN || errno == EINTR))
@@ -252,19 +349,29 @@ int io_pump(struct attacher *a, int fd, io_in_fn in_fn, void *in_ctx, int forwar
                         if (r <= 0) {
                                 in_open = 0;
                                 if (forward_eof && in_fn != NULL)
-                                        in_fn(in_ctx, NULL, 0);
-                                if (r < 0 || (p[0].revents & POLLHUP))
-                                        return 2;
+                                        h.eof = 1;
+                                if (r < 0 || (p[0].revents & POLLHUP)) {
+                                        /* what a live process can take
+                                         * still reaches it */
+                                        held_deliver(&h, &in_fn, in_ctx, 1);
+                                        ret = 2;
+                                        break;
+                                }
                                 continue;
                         }
                         size_t nf;
                         int detach = filter_input(&km, buf, (size_t)r, fwd, &nf);
-                        if (nf > 0 && in_fn != NULL && in_fn(in_ctx, fwd, nf) < 0)
-                                in_fn = NULL;
-                        if (detach)
-                                return 1;
+                        if (nf > 0 && in_fn != NULL)
+                                held_append(&h, fwd, nf);
+                        if (detach) {
+                                held_deliver(&h, &in_fn, in_ctx, 1);
+                                ret = 1;
+                                break;
+                        }
                 }
         }
+        free(h.buf);
+        return ret;
 }
 
 /* ---- container attach ---- */
@@ -291,6 +398,13 @@ void attach_container_exited(struct engine *eng, struct container *c)
                         pthread_cond_wait(&a->cv, &a->mu);
                 pthread_mutex_unlock(&a->mu);
         }
+}
+
+void attach_container_started(struct engine *eng, struct container *c)
+{
+        (void)eng;
+        for (struct attacher *a = c->attachers; a != NULL; a = a->next)
+                poke(a);
 }
 
 struct fd_out {
@@ -333,8 +447,11 @@ static int container_stdin(void *ctx, const void *buf, size_t n)
                 pthread_mutex_unlock(&ci->a->mu);
         }
         pthread_mutex_unlock(&ci->eng->lock);
+        /* attached before the start (docker run -i sends its stdin, and
+         * often its EOF, before POST /start): the pump keeps the input
+         * until attach_container_started */
         if (s == NULL)
-                return 0;
+                return IO_IN_LATER;
         int r = n == 0 ? shim_close_stdin(s, &err) : shim_write_stdin(s, buf, n, &err);
         pthread_mutex_lock(&ci->a->mu);
         ci->a->writing = 0;

@@ -38,28 +38,12 @@ static json_t *command_argv(struct container *c)
         return argv;
 }
 
-/* an argument as a shell would need it: 'a b', '' */
+/* dockerd's list quoting: an argument with a space goes in single quotes,
+ * as it is (no escaping of quotes inside); nothing else is quoted, so
+ * `sh -c 'echo started; exec sleep 600'` shows as typed */
 static char *quote_arg(const char *a)
 {
-        if (a[0] != '\0' && strspn(a, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                                      "0123456789_@%+=:,./-") == strlen(a))
-                return xstrdup(a);
-        size_t n = 2;
-        for (const char *p = a; *p; p++)
-                n += *p == '\'' ? 4 : 1;
-        char *q = xmalloc(n + 1), *o = q;
-        *o++ = '\'';
-        for (const char *p = a; *p; p++) {
-                if (*p == '\'') {
-                        memcpy(o, "'\\''", 4);
-                        o += 4;
-                } else {
-                        *o++ = *p;
-                }
-        }
-        *o++ = '\'';
-        *o = '\0';
-        return q;
+        return strchr(a, ' ') ? xasprintf("'%s'", a) : xstrdup(a);
 }
 
 static char *command_line(struct container *c)

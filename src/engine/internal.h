@@ -140,6 +140,10 @@ void attach_broadcast(struct engine *eng, struct container *c, int stream, const
 /* The container exited (or was removed): wake its attachers so their
  * attach calls return.  Called with eng->lock held. */
 void attach_container_exited(struct engine *eng, struct container *c);
+/* The container's shim is set (its process started): wake its attachers
+ * so that stdin they received before the start reaches it.  Called with
+ * eng->lock held, does not block. */
+void attach_container_started(struct engine *eng, struct container *c);
 /* Start / stop the healthcheck of a running container (HEALTHCHECK from
  * Config.Healthcheck); called with eng->lock held, must not block. */
 void health_start(struct engine *eng, struct container *c);

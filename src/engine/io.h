@@ -51,14 +51,22 @@ void attacher_push(struct attacher *a, int stream, const void *buf, size_t n);
 void attacher_end(struct attacher *a);
 
 /* Where the pump sends the client's input: n == 0 means EOF (close the
- * process's stdin).  A negative return stops forwarding (input is then
- * read and dropped). */
+ * process's stdin).  0: taken (all of it).  A negative return stops
+ * forwarding (input is then read and dropped).  IO_IN_LATER: there is no
+ * process yet (a container attached before its start): the pump keeps
+ * the bytes (and the EOF), up to IO_IN_MAX_HELD, stops reading the client
+ * beyond that, and offers them again, in order and before later input,
+ * when a's eventfd is poked (attach_container_started) or on a timer. */
 typedef int (*io_in_fn)(void *ctx, const void *buf, size_t n);
+#define IO_IN_LATER 1
+#define IO_IN_MAX_HELD (1u << 20)
 
 /* The pump: copies a's output to fd and fd's input to in_fn (NULL: input
  * is read and dropped) until a ends (output drained), the client hangs up
- * or it sends the detach keys.  forward_eof: pass the client's EOF on.
- * Returns 0 when a ended, 1 on detach, 2 on client hang-up. */
+ * or it sends the detach keys (with a tty only: not when a frames its
+ * output, as dockerd).  forward_eof: pass the client's EOF on.
+ * Returns 0 when a ended, 1 on detach, 2 on client hang-up (input still
+ * held then is dropped). */
 int io_pump(struct attacher *a, int fd, io_in_fn in_fn, void *in_ctx, int forward_eof,
             const unsigned char *keys, size_t n_keys);
 

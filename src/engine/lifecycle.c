@@ -18,6 +18,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/pidfd.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -44,7 +45,8 @@ enum bg_action { BG_NONE, BG_RESTART, BG_REMOVE };
 static void handle_exit_locked(struct engine *eng, struct shim_ctx *sc, int code, int64_t finished,
                                int oom);
 static int start_locked(struct engine *eng, struct container *c, struct err **e);
-static int remove_locked(struct engine *eng, struct container *c, int force, struct err **e);
+static int remove_locked(struct engine *eng, struct container *c, int force, int defer,
+                         struct err **e);
 
 /* ---- helpers ---- */
 
@@ -270,7 +272,7 @@ static void *bg_main(void *arg)
                 if (!eng->closing && !c->removed) {
                         _cleanup_err_ struct err *e = NULL;
                         wait_not_busy(eng, c);
-                        if (!c->removed && !is_up(c) && remove_locked(eng, c, 0, &e) < 0)
+                        if (!c->removed && !is_up(c) && remove_locked(eng, c, 0, 1, &e) < 0)
                                 log_error("auto-remove %.12s: %s", c->id, e->msg);
                 }
         }
@@ -588,8 +590,12 @@ static int prepare_and_spawn(struct engine *eng, struct container *c, struct shi
 {
         _cleanup_free_ char *snap = xasprintf("%s/rootfs", c->dir);
         if (!is_mounted(c->rootfs)) {
+                /* an AutoRemove root is never mounted again: skip overlayfs's
+                 * syncs (its unmount would sync the whole upper filesystem) */
+                int vol = json_is_true(json_object_get(c->host_config, "AutoRemove"));
                 struct store *s = engine_store_lock(eng);
-                int r = store_snapshot_mount(s, c->image_id, snap, e);
+                int r = vol ? store_snapshot_mount_volatile(s, c->image_id, snap, e)
+                            : store_snapshot_mount(s, c->image_id, snap, e);
                 engine_store_unlock(eng);
                 if (r < 0)
                         return err_wrap(e, "mount the container's root");
@@ -723,6 +729,7 @@ static int start_locked(struct engine *eng, struct container *c, struct err **e)
         c->shim = sc->shim;
         c->shim_ctx = sc;
         c->pid = pid;
+        attach_container_started(eng, c); /* stdin sent before the start */
         c->status = ST_RUNNING;
         c->started_ns = started;
         c->has_been_started = 1;
@@ -913,7 +920,9 @@ int engine_container_create(struct engine *eng, const char *name, json_t *body,
         const char *image = cfg_str(config, "Image");
         json_t *icfg = NULL;
         char image_id[72];
-        if (ocispec_validate(config, hc, warnings, e) < 0)
+        /* the body as sent: a HostConfig or NetworkingConfig of the wrong
+         * type is an error, not an empty one */
+        if (ocispec_validate(body, json_object_get(body, "HostConfig"), warnings, e) < 0)
                 goto out;
         if (image == NULL || image[0] == '\0') {
                 err_new(e, EINVAL, "No image specified");
@@ -1258,8 +1267,58 @@ int engine_container_wait(struct engine *eng, const char *ref, const char *condi
 
 /* ---- remove ---- */
 
-/* lock held, c referenced by the caller, not busy */
-static int remove_locked(struct engine *eng, struct container *c, int force, struct err **e)
+/* The files of a removed container, deleted off the caller's path. */
+struct rm_job {
+        struct engine *eng;
+        char *dir, *state_dir;
+};
+
+static void *rm_main(void *arg)
+{
+        struct rm_job *j = arg;
+        _cleanup_err_ struct err *e = NULL;
+        if (rm_rf(j->dir, &e) < 0)
+                log_warn("%s", e->msg);
+        err_free(&e);
+        rm_rf(j->state_dir, &e);
+        pthread_mutex_lock(&j->eng->lock);
+        engine_bg_end(j->eng);
+        pthread_mutex_unlock(&j->eng->lock);
+        free(j->dir);
+        free(j->state_dir);
+        free(j);
+        return NULL;
+}
+
+/* Without the lock: remove dir and state_dir in a thread of their own
+ * (engine_close waits for it), or here if no thread can be had. */
+static void rm_later(struct engine *eng, const char *dir, const char *state_dir)
+{
+        struct rm_job *j = xcalloc(1, sizeof(*j));
+        j->eng = eng;
+        j->dir = xstrdup(dir);
+        j->state_dir = xstrdup(state_dir);
+        pthread_mutex_lock(&eng->lock);
+        engine_bg_begin(eng);
+        pthread_mutex_unlock(&eng->lock);
+        pthread_t t;
+        pthread_attr_t at;
+        pthread_attr_init(&at);
+        pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+        int r = pthread_create(&t, &at, rm_main, j);
+        pthread_attr_destroy(&at);
+        if (r != 0)
+                rm_main(j);
+}
+
+/* lock held, c referenced by the caller, not busy.  `defer` (AutoRemove,
+ * whose `wait` answers once the container is removed): the container is
+ * gone once its record is deleted and its root unmounted; its directories
+ * are deleted in the background (a directory without container.json is
+ * swept at start-up should barged die first).  On a busy disk each rmdir
+ * can wait for the journal: milliseconds per directory. */
+static int remove_locked(struct engine *eng, struct container *c, int force, int defer,
+                         struct err **e)
 {
         if (c->status == ST_REMOVING && c->busy)
                 return err_new(e, EBUSY, "removal of container %s is already in progress", c->id);
@@ -1314,12 +1373,21 @@ static int remove_locked(struct engine *eng, struct container *c, int force, str
         if (unlink(cj) < 0 && errno != ENOENT)
                 r = err_sys(e, "remove %s", cj);
         struct stat st;
-        if (r == 0 && stat(snap, &st) == 0 && store_snapshot_unmount(snap, e) < 0)
-                r = -1;
-        if (r == 0 && rm_rf(c->dir, e) < 0)
-                r = -1;
-        _cleanup_err_ struct err *ign = NULL;
-        rm_rf(c->state_dir, &ign);
+        if (defer && r == 0) {
+                _cleanup_free_ char *merged = xasprintf("%s/merged", snap);
+                if (umount2(merged, 0) < 0 && errno != EINVAL && errno != ENOENT &&
+                    (errno != EBUSY || umount2(merged, MNT_DETACH) < 0))
+                        r = err_sys(e, "unmount %s", merged);
+                if (r == 0)
+                        rm_later(eng, c->dir, c->state_dir);
+        } else {
+                if (r == 0 && stat(snap, &st) == 0 && store_snapshot_unmount(snap, e) < 0)
+                        r = -1;
+                if (r == 0 && rm_rf(c->dir, e) < 0)
+                        r = -1;
+                _cleanup_err_ struct err *ign = NULL;
+                rm_rf(c->state_dir, &ign);
+        }
 
         pthread_mutex_lock(&eng->lock);
         c->busy = 0;
@@ -1352,7 +1420,7 @@ int engine_container_remove(struct engine *eng, const char *ref, int force, int 
                 if (c->removed)
                         r = err_new(e, ENOENT, "No such container: %s", ref);
                 else
-                        r = remove_locked(eng, c, force, e);
+                        r = remove_locked(eng, c, force, 0, e);
         }
         container_put_locked(eng, c);
         pthread_mutex_unlock(&eng->lock);

@@ -16,7 +16,10 @@
 
 #include "../common/err.h"
 
-/* Check a create request's Config and HostConfig (either may be NULL):
+/* Check a create request's Config and HostConfig (either may be NULL;
+ * config may be the whole create body, whose HostConfig and
+ * NetworkingConfig are then type-checked too): the type of every field
+ * ("HostConfig.Binds: must be an array of strings"),
  * unknown restart policy, negative or too small memory (< 6 MiB as Docker),
  * bad NanoCpus/CpuShares, bad ulimit, capability names, --security-opt
  * values, bad Healthcheck durations, ...  -1 with EINVAL and a message

@@ -29,18 +29,369 @@ static int check_int(json_t *o, const char *obj, const char *key, struct err **e
         return err_new(e, EINVAL, "%s.%s: must be an integer", obj, key);
 }
 
-/* null, a string (Docker's StrSlice accepts one) or an array of strings */
-static int check_strslice(json_t *o, const char *obj, const char *key, struct err **e)
+/* ---- types ----
+ *
+ * dockerd decodes the body into Go structs, so a field of the wrong type
+ * is a 400 before anything else; the engine reads these fields with
+ * jansson's lenient getters, which would quietly take a wrong type for
+ * "unset".  Every field the engine reads (and those Docker's clients send)
+ * is listed here with its type; null stands for unset anywhere, as in Go.
+ */
+enum jtype {
+        J_STR,
+        J_BOOL,
+        J_INT,
+        J_STRSLICE, /* Docker's StrSlice: a string or an array of strings */
+        J_ARRAY,    /* of `elem` */
+        J_MAP,      /* an object whose values are `elem` */
+        J_OBJ,      /* an object with the fields `sub` (NULL: any) */
+};
+
+struct field {
+        const char *key;
+        enum jtype type;
+        enum jtype elem;         /* J_ARRAY, J_MAP */
+        const struct field *sub; /* J_OBJ, or elem == J_OBJ */
+        enum jtype elem2;        /* elem == J_ARRAY (a map of arrays) */
+};
+
+static const struct field health_fields[] = {
+    {"Test", J_ARRAY, J_STR, NULL, 0},
+    {"Interval", J_INT, 0, NULL, 0},
+    {"Timeout", J_INT, 0, NULL, 0},
+    {"StartPeriod", J_INT, 0, NULL, 0},
+    {"StartInterval", J_INT, 0, NULL, 0},
+    {"Retries", J_INT, 0, NULL, 0},
+    {NULL, 0, 0, NULL, 0},
+};
+
+static const struct field ipam_fields[] = {
+    {"IPv4Address", J_STR, 0, NULL, 0},
+    {"IPv6Address", J_STR, 0, NULL, 0},
+    {"LinkLocalIPs", J_ARRAY, J_STR, NULL, 0},
+    {NULL, 0, 0, NULL, 0},
+};
+
+static const struct field endpoint_fields[] = {
+    {"IPAMConfig", J_OBJ, 0, ipam_fields, 0},
+    {"Links", J_ARRAY, J_STR, NULL, 0},
+    {"Aliases", J_ARRAY, J_STR, NULL, 0},
+    {"DNSNames", J_ARRAY, J_STR, NULL, 0},
+    {"NetworkID", J_STR, 0, NULL, 0},
+    {"EndpointID", J_STR, 0, NULL, 0},
+    {"Gateway", J_STR, 0, NULL, 0},
+    {"IPAddress", J_STR, 0, NULL, 0},
+    {"IPPrefixLen", J_INT, 0, NULL, 0},
+    {"IPv6Gateway", J_STR, 0, NULL, 0},
+    {"GlobalIPv6Address", J_STR, 0, NULL, 0},
+    {"GlobalIPv6PrefixLen", J_INT, 0, NULL, 0},
+    {"MacAddress", J_STR, 0, NULL, 0},
+    {"DriverOpts", J_MAP, J_STR, NULL, 0},
+    {NULL, 0, 0, NULL, 0},
+};
+
+static const struct field netconfig_fields[] = {
+    {"EndpointsConfig", J_MAP, J_OBJ, endpoint_fields, 0},
+    {NULL, 0, 0, NULL, 0},
+};
+
+/* Config: the create body's top level (which also carries HostConfig and
+ * NetworkingConfig, see validate_config) */
+static const struct field config_fields[] = {
+    {"Hostname", J_STR, 0, NULL, 0},
+    {"Domainname", J_STR, 0, NULL, 0},
+    {"User", J_STR, 0, NULL, 0},
+    {"AttachStdin", J_BOOL, 0, NULL, 0},
+    {"AttachStdout", J_BOOL, 0, NULL, 0},
+    {"AttachStderr", J_BOOL, 0, NULL, 0},
+    {"ExposedPorts", J_MAP, J_OBJ, NULL, 0},
+    {"Tty", J_BOOL, 0, NULL, 0},
+    {"OpenStdin", J_BOOL, 0, NULL, 0},
+    {"StdinOnce", J_BOOL, 0, NULL, 0},
+    {"Env", J_ARRAY, J_STR, NULL, 0},
+    {"Cmd", J_STRSLICE, 0, NULL, 0},
+    {"Healthcheck", J_OBJ, 0, health_fields, 0},
+    {"ArgsEscaped", J_BOOL, 0, NULL, 0},
+    {"Image", J_STR, 0, NULL, 0},
+    {"Volumes", J_MAP, J_OBJ, NULL, 0},
+    {"WorkingDir", J_STR, 0, NULL, 0},
+    {"Entrypoint", J_STRSLICE, 0, NULL, 0},
+    {"NetworkDisabled", J_BOOL, 0, NULL, 0},
+    {"MacAddress", J_STR, 0, NULL, 0},
+    {"OnBuild", J_ARRAY, J_STR, NULL, 0},
+    {"Labels", J_MAP, J_STR, NULL, 0},
+    {"StopSignal", J_STR, 0, NULL, 0},
+    {"StopTimeout", J_INT, 0, NULL, 0},
+    {"Shell", J_ARRAY, J_STR, NULL, 0},
+    {NULL, 0, 0, NULL, 0},
+};
+
+static const struct field restart_fields[] = {
+    {"Name", J_STR, 0, NULL, 0},
+    {"MaximumRetryCount", J_INT, 0, NULL, 0},
+    {NULL, 0, 0, NULL, 0},
+};
+
+static const struct field logconfig_fields[] = {
+    {"Type", J_STR, 0, NULL, 0},
+    {"Config", J_MAP, J_STR, NULL, 0},
+    {NULL, 0, 0, NULL, 0},
+};
+
+static const struct field binding_fields[] = {
+    {"HostIp", J_STR, 0, NULL, 0},
+    {"HostPort", J_STR, 0, NULL, 0},
+    {NULL, 0, 0, NULL, 0},
+};
+
+static const struct field bindopt_fields[] = {
+    {"Propagation", J_STR, 0, NULL, 0},
+    {"NonRecursive", J_BOOL, 0, NULL, 0},
+    {"CreateMountpoint", J_BOOL, 0, NULL, 0},
+    {NULL, 0, 0, NULL, 0},
+};
+
+static const struct field driver_fields[] = {
+    {"Name", J_STR, 0, NULL, 0},
+    {"Options", J_MAP, J_STR, NULL, 0},
+    {NULL, 0, 0, NULL, 0},
+};
+
+static const struct field volopt_fields[] = {
+    {"NoCopy", J_BOOL, 0, NULL, 0},
+    {"Labels", J_MAP, J_STR, NULL, 0},
+    {"DriverConfig", J_OBJ, 0, driver_fields, 0},
+    {NULL, 0, 0, NULL, 0},
+};
+
+static const struct field tmpfsopt_fields[] = {
+    {"SizeBytes", J_INT, 0, NULL, 0},
+    {"Mode", J_INT, 0, NULL, 0},
+    {NULL, 0, 0, NULL, 0},
+};
+
+static const struct field mount_fields[] = {
+    {"Type", J_STR, 0, NULL, 0},
+    {"Source", J_STR, 0, NULL, 0},
+    {"Target", J_STR, 0, NULL, 0},
+    {"ReadOnly", J_BOOL, 0, NULL, 0},
+    {"Consistency", J_STR, 0, NULL, 0},
+    {"BindOptions", J_OBJ, 0, bindopt_fields, 0},
+    {"VolumeOptions", J_OBJ, 0, volopt_fields, 0},
+    {"TmpfsOptions", J_OBJ, 0, tmpfsopt_fields, 0},
+    {NULL, 0, 0, NULL, 0},
+};
+
+static const struct field ulimit_fields[] = {
+    {"Name", J_STR, 0, NULL, 0},
+    {"Soft", J_INT, 0, NULL, 0},
+    {"Hard", J_INT, 0, NULL, 0},
+    {NULL, 0, 0, NULL, 0},
+};
+
+static const struct field device_fields[] = {
+    {"PathOnHost", J_STR, 0, NULL, 0},
+    {"PathInContainer", J_STR, 0, NULL, 0},
+    {"CgroupPermissions", J_STR, 0, NULL, 0},
+    {NULL, 0, 0, NULL, 0},
+};
+
+static const struct field weightdev_fields[] = {
+    {"Path", J_STR, 0, NULL, 0},
+    {"Weight", J_INT, 0, NULL, 0},
+    {NULL, 0, 0, NULL, 0},
+};
+
+static const struct field throttledev_fields[] = {
+    {"Path", J_STR, 0, NULL, 0},
+    {"Rate", J_INT, 0, NULL, 0},
+    {NULL, 0, 0, NULL, 0},
+};
+
+static const struct field devreq_fields[] = {
+    {"Driver", J_STR, 0, NULL, 0},
+    {"Count", J_INT, 0, NULL, 0},
+    {"DeviceIDs", J_ARRAY, J_STR, NULL, 0},
+    {"Options", J_MAP, J_STR, NULL, 0},
+    {NULL, 0, 0, NULL, 0},
+};
+
+static const struct field host_config_fields[] = {
+    {"Binds", J_ARRAY, J_STR, NULL, 0},
+    {"ContainerIDFile", J_STR, 0, NULL, 0},
+    {"LogConfig", J_OBJ, 0, logconfig_fields, 0},
+    {"NetworkMode", J_STR, 0, NULL, 0},
+    {"PortBindings", J_MAP, J_ARRAY, binding_fields, J_OBJ},
+    {"RestartPolicy", J_OBJ, 0, restart_fields, 0},
+    {"AutoRemove", J_BOOL, 0, NULL, 0},
+    {"VolumeDriver", J_STR, 0, NULL, 0},
+    {"VolumesFrom", J_ARRAY, J_STR, NULL, 0},
+    {"ConsoleSize", J_ARRAY, J_INT, NULL, 0},
+    /* StrSlices in Docker, but every client sends arrays and the spec
+     * builder (ocispec_caps) takes arrays only */
+    {"CapAdd", J_ARRAY, J_STR, NULL, 0},
+    {"CapDrop", J_ARRAY, J_STR, NULL, 0},
+    {"CgroupnsMode", J_STR, 0, NULL, 0},
+    {"Dns", J_ARRAY, J_STR, NULL, 0},
+    {"DnsOptions", J_ARRAY, J_STR, NULL, 0},
+    {"DnsSearch", J_ARRAY, J_STR, NULL, 0},
+    {"ExtraHosts", J_ARRAY, J_STR, NULL, 0},
+    {"GroupAdd", J_ARRAY, J_STR, NULL, 0},
+    {"IpcMode", J_STR, 0, NULL, 0},
+    {"Cgroup", J_STR, 0, NULL, 0},
+    {"Links", J_ARRAY, J_STR, NULL, 0},
+    {"OomScoreAdj", J_INT, 0, NULL, 0},
+    {"PidMode", J_STR, 0, NULL, 0},
+    {"Privileged", J_BOOL, 0, NULL, 0},
+    {"PublishAllPorts", J_BOOL, 0, NULL, 0},
+    {"ReadonlyRootfs", J_BOOL, 0, NULL, 0},
+    {"SecurityOpt", J_ARRAY, J_STR, NULL, 0},
+    {"StorageOpt", J_MAP, J_STR, NULL, 0},
+    {"Tmpfs", J_MAP, J_STR, NULL, 0},
+    {"UTSMode", J_STR, 0, NULL, 0},
+    {"UsernsMode", J_STR, 0, NULL, 0},
+    {"ShmSize", J_INT, 0, NULL, 0},
+    {"Sysctls", J_MAP, J_STR, NULL, 0},
+    {"Runtime", J_STR, 0, NULL, 0},
+    {"Isolation", J_STR, 0, NULL, 0},
+    {"CpuShares", J_INT, 0, NULL, 0},
+    {"Memory", J_INT, 0, NULL, 0},
+    {"NanoCpus", J_INT, 0, NULL, 0},
+    {"CgroupParent", J_STR, 0, NULL, 0},
+    {"BlkioWeight", J_INT, 0, NULL, 0},
+    {"BlkioWeightDevice", J_ARRAY, J_OBJ, weightdev_fields, 0},
+    {"BlkioDeviceReadBps", J_ARRAY, J_OBJ, throttledev_fields, 0},
+    {"BlkioDeviceWriteBps", J_ARRAY, J_OBJ, throttledev_fields, 0},
+    {"BlkioDeviceReadIOps", J_ARRAY, J_OBJ, throttledev_fields, 0},
+    {"BlkioDeviceWriteIOps", J_ARRAY, J_OBJ, throttledev_fields, 0},
+    {"CpuPeriod", J_INT, 0, NULL, 0},
+    {"CpuQuota", J_INT, 0, NULL, 0},
+    {"CpuRealtimePeriod", J_INT, 0, NULL, 0},
+    {"CpuRealtimeRuntime", J_INT, 0, NULL, 0},
+    {"CpusetCpus", J_STR, 0, NULL, 0},
+    {"CpusetMems", J_STR, 0, NULL, 0},
+    {"Devices", J_ARRAY, J_OBJ, device_fields, 0},
+    {"DeviceCgroupRules", J_ARRAY, J_STR, NULL, 0},
+    {"DeviceRequests", J_ARRAY, J_OBJ, devreq_fields, 0},
+    {"KernelMemory", J_INT, 0, NULL, 0},
+    {"KernelMemoryTCP", J_INT, 0, NULL, 0},
+    {"MemoryReservation", J_INT, 0, NULL, 0},
+    {"MemorySwap", J_INT, 0, NULL, 0},
+    {"MemorySwappiness", J_INT, 0, NULL, 0},
+    {"OomKillDisable", J_BOOL, 0, NULL, 0},
+    {"PidsLimit", J_INT, 0, NULL, 0},
+    {"Ulimits", J_ARRAY, J_OBJ, ulimit_fields, 0},
+    {"CpuCount", J_INT, 0, NULL, 0},
+    {"CpuPercent", J_INT, 0, NULL, 0},
+    {"IOMaximumIOps", J_INT, 0, NULL, 0},
+    {"IOMaximumBandwidth", J_INT, 0, NULL, 0},
+    {"Mounts", J_ARRAY, J_OBJ, mount_fields, 0},
+    {"MaskedPaths", J_ARRAY, J_STR, NULL, 0},
+    {"ReadonlyPaths", J_ARRAY, J_STR, NULL, 0},
+    {"Init", J_BOOL, 0, NULL, 0},
+    {NULL, 0, 0, NULL, 0},
+};
+
+static const char *type_name(enum jtype t, enum jtype elem)
 {
-        json_t *v = json_object_get(o, key);
-        if (v == NULL || json_is_null(v) || json_is_string(v))
+        switch (t) {
+        case J_STR:
+                return "a string";
+        case J_BOOL:
+                return "a boolean";
+        case J_INT:
+                return "an integer";
+        case J_STRSLICE:
+                return "a string or an array of strings";
+        case J_ARRAY:
+                return elem == J_STR   ? "an array of strings"
+                       : elem == J_INT ? "an array of integers"
+                       : elem == J_OBJ ? "an array of objects"
+                                       : "an array";
+        case J_MAP:
+                return elem == J_STR ? "an object of strings" : "an object";
+        case J_OBJ:
+                return "an object";
+        }
+        return "?";
+}
+
+static int check_fields(json_t *o, const char *path, const struct field *f, struct err **e);
+
+/* v (not NULL) against type t; `path` names it in the message.  Elements
+ * of arrays and maps of strings or integers may not be null (Go would
+ * take null as "" or 0, no client sends it). */
+static int check_value(json_t *v, const char *path, enum jtype t, enum jtype elem,
+                       const struct field *sub, enum jtype elem2, int null_ok, struct err **e)
+{
+        if (json_is_null(v) && (null_ok || t == J_OBJ || t == J_ARRAY || t == J_MAP))
                 return 0;
-        if (!json_is_array(v))
-                return err_new(e, EINVAL, "%s.%s: must be an array of strings", obj, key);
-        size_t i;
-        json_t *s;
-        json_array_foreach(v, i, s) if (!json_is_string(s)) return err_new(
-            e, EINVAL, "%s.%s[%zu]: must be a string", obj, key, i);
+        int ok;
+        switch (t) {
+        case J_STR:
+                ok = json_is_string(v);
+                break;
+        case J_BOOL:
+                ok = json_is_boolean(v);
+                break;
+        case J_INT:
+                ok = json_is_integer(v);
+                break;
+        case J_STRSLICE:
+                if (json_is_string(v))
+                        return 0;
+                ok = json_is_array(v);
+                elem = J_STR;
+                break;
+        case J_ARRAY:
+                ok = json_is_array(v);
+                break;
+        case J_MAP:
+        case J_OBJ:
+                ok = json_is_object(v);
+                break;
+        default:
+                ok = 0;
+        }
+        if (!ok)
+                return err_new(e, EINVAL, "%s: must be %s", path, type_name(t, elem));
+        if (t == J_STRSLICE || t == J_ARRAY) {
+                size_t i;
+                json_t *x;
+                json_array_foreach(v, i, x)
+                {
+                        char p[256];
+                        snprintf(p, sizeof(p), "%s[%zu]", path, i);
+                        if (check_value(x, p, elem, elem2, sub, 0, 0, e) < 0)
+                                return -1;
+                }
+        } else if (t == J_MAP) {
+                const char *k;
+                json_t *x;
+                json_object_foreach(v, k, x)
+                {
+                        char p[256];
+                        snprintf(p, sizeof(p), "%s[\"%s\"]", path, k);
+                        if (check_value(x, p, elem, elem2, sub, 0, 0, e) < 0)
+                                return -1;
+                }
+        } else if (t == J_OBJ && sub != NULL) {
+                return check_fields(v, path, sub, e);
+        }
+        return 0;
+}
+
+static int check_fields(json_t *o, const char *path, const struct field *f, struct err **e)
+{
+        for (; f->key != NULL; f++) {
+                json_t *v = json_object_get(o, f->key);
+                if (v == NULL)
+                        continue;
+                char p[256];
+                snprintf(p, sizeof(p), "%s.%s", path, f->key);
+                if (check_value(v, p, f->type, f->elem, f->sub, f->elem2, 1, e) < 0)
+                        return -1;
+        }
         return 0;
 }
 
@@ -50,20 +401,23 @@ static int validate_config(json_t *c, struct err **e)
                 return 0;
         if (!json_is_object(c))
                 return err_new(e, EINVAL, "Config: must be an object");
-        if (check_strslice(c, "Config", "Cmd", e) < 0 ||
-            check_strslice(c, "Config", "Entrypoint", e) < 0)
+        /* the create body as sent: its HostConfig is checked in full as
+         * ocispec_validate's host_config, here only its type */
+        json_t *hcv = json_object_get(c, "HostConfig"),
+               *ncv = json_object_get(c, "NetworkingConfig");
+        if ((hcv && check_value(hcv, "HostConfig", J_OBJ, 0, NULL, 0, 1, e) < 0) ||
+            (ncv &&
+             check_value(ncv, "NetworkingConfig", J_OBJ, 0, netconfig_fields, 0, 1, e) < 0) ||
+            check_fields(c, "Config", config_fields, e) < 0)
                 return -1;
-        json_t *env = json_object_get(c, "Env");
-        if (env != NULL && !json_is_null(env) && !json_is_array(env))
-                return err_new(e, EINVAL, "Config.Env: must be an array of strings");
         size_t i;
         json_t *v;
-        json_array_foreach(env, i, v)
+        json_array_foreach(json_object_get(c, "Env"), i, v)
         {
                 const char *s = json_string_value(v);
-                if (s == NULL || *s == '\0' || *s == '=')
+                if (*s == '\0' || *s == '=')
                         return err_new(e, EINVAL, "Config.Env: invalid environment variable: %s",
-                                       s ? s : "(not a string)");
+                                       s);
         }
         json_t *hc = json_object_get(c, "Healthcheck");
         if (hc == NULL || json_is_null(hc))
@@ -232,12 +586,8 @@ static int validate_host_config(json_t *hc, struct err **e)
                 return 0;
         if (!json_is_object(hc))
                 return err_new(e, EINVAL, "HostConfig: must be an object");
-        static const char *const ints[] = {
-            "Memory",   "MemorySwap", "MemoryReservation", "NanoCpus",    "CpuShares", "CpuPeriod",
-            "CpuQuota", "PidsLimit",  "BlkioWeight",       "OomScoreAdj", "ShmSize"};
-        for (size_t i = 0; i < ARRAY_SIZE(ints); i++)
-                if (check_int(hc, "HostConfig", ints[i], e) < 0)
-                        return -1;
+        if (check_fields(hc, "HostConfig", host_config_fields, e) < 0)
+                return -1;
         if (jint(hc, "ShmSize") < 0)
                 return err_new(e, EINVAL, "HostConfig.ShmSize: SHM size can not be less than 0");
         json_t *caps = NULL;

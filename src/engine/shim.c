@@ -23,7 +23,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -432,6 +435,84 @@ static int connect_sock(const char *state_dir, struct err **e)
         return fd;
 }
 
+/* ---- the runtime binary, sealed once ----
+ * barge-runtime (and runc) protect the host binary from a container
+ * (CVE-2019-5736) by re-executing themselves from a sealed memfd copy when
+ * they are not already running from one.  Making that copy on every
+ * create and exec costs a copy of the binary and an extra execve; instead
+ * barged keeps one sealed copy per runtime binary (renewed when the file
+ * changes) and hands it to its shims, which execute the runtime from it:
+ * the runtime then finds itself sealed and goes straight on.  The copy is
+ * immutable (F_SEAL_WRITE and friends), so sharing it is as safe as a copy
+ * per call.  Any failure just means shims run the runtime by its path. */
+#define SEALS (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
+#define RUNTIME_FD 4 /* where the shim gets it (3 is the ready pipe) */
+
+static struct {
+        pthread_mutex_t lock;
+        char *path;
+        struct stat st;
+        int fd;
+} sealed = {PTHREAD_MUTEX_INITIALIZER, NULL, {0}, -1};
+
+static int same_file(const struct stat *a, const struct stat *b)
+{
+        return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+               a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+static int seal_copy(const char *path, struct stat *st)
+{
+        _cleanup_close_ int src = open(path, O_RDONLY | O_CLOEXEC);
+        if (src < 0 || fstat(src, st) < 0 || !S_ISREG(st->st_mode))
+                return -1;
+        _cleanup_close_ int mfd = memfd_create("barge-runtime", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+        if (mfd < 0)
+                return -1;
+        off_t left = st->st_size;
+        while (left > 0) {
+                ssize_t n = sendfile(mfd, src, NULL, (size_t)left);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return -1;
+                left -= n;
+        }
+        struct stat after;
+        /* a binary replaced while we copied: no copy rather than a torn one */
+        if (fstat(src, &after) < 0 || !same_file(st, &after) || fcntl(mfd, F_ADD_SEALS, SEALS) < 0)
+                return -1;
+        /* above the fds the spawn moves things to (3, 4) */
+        return fcntl(mfd, F_DUPFD_CLOEXEC, 10);
+}
+
+/* A sealed copy of the runtime at `path` (an fd barged keeps; do not
+ * close it), or -1.  Called for each spawn: one stat when nothing changed. */
+static int sealed_runtime(const char *path)
+{
+        if (strchr(path, '/') == NULL)
+                return -1; /* found through PATH by the shim: not ours to pin */
+        struct stat st;
+        if (stat(path, &st) < 0)
+                return -1;
+        pthread_mutex_lock(&sealed.lock);
+        if (sealed.fd < 0 || strcmp(sealed.path, path) != 0 || !same_file(&sealed.st, &st)) {
+                struct stat cst;
+                int fd = seal_copy(path, &cst);
+                if (fd >= 0) {
+                        /* an old copy may be in a spawn right now: keep it (a
+                         * leak of one fd per binary change, not per spawn) */
+                        free(sealed.path);
+                        sealed.path = xstrdup(path);
+                        sealed.st = cst;
+                        sealed.fd = fd;
+                }
+        }
+        int fd = sealed.fd >= 0 && strcmp(sealed.path, path) == 0 ? sealed.fd : -1;
+        pthread_mutex_unlock(&sealed.lock);
+        return fd;
+}
+
 int shim_spawn(const struct shim_spec *spec, const struct shim_callbacks *cb, void *ctx,
                struct shim **out, struct err **e)
 {
@@ -480,6 +561,11 @@ int shim_spawn(const struct shim_spec *spec, const struct shim_callbacks *cb, vo
                 argv[n++] = "--stdin";
         argv[n++] = "--ready-fd";
         argv[n++] = "3";
+        int rtfd = sealed_runtime(spec->runtime);
+        if (rtfd >= 0) {
+                argv[n++] = "--runtime-fd";
+                argv[n++] = "4";
+        }
         argv[n] = NULL;
 
         posix_spawn_file_actions_t fa;
@@ -489,6 +575,8 @@ int shim_spawn(const struct shim_spec *spec, const struct shim_callbacks *cb, vo
         posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
         posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
         posix_spawn_file_actions_adddup2(&fa, wr, 3);
+        if (rtfd >= 0)
+                posix_spawn_file_actions_adddup2(&fa, rtfd, RUNTIME_FD);
         posix_spawnattr_init(&at);
         sigset_t none, all;
         sigemptyset(&none);

@@ -398,6 +398,15 @@ static int new_filter(json_t *sc, scmp_filter_ctx *out, uint32_t *def_act, struc
         int r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
         if (r < 0)
                 return err_new(e, -r, "seccomp: clearing SCMP_FLTATR_CTL_NNP");
+#if SCMP_VER_MAJOR > 2 || (SCMP_VER_MAJOR == 2 && SCMP_VER_MINOR >= 5)
+        /* A binary tree of syscall numbers rather than one long chain of
+         * compares: the kernel runs the filter once per syscall number when
+         * it is installed (its per-syscall action cache), which for Docker's
+         * default profile as a chain (~1700 instructions) costs ~4 ms of
+         * every start.  Same decisions either way; an older libseccomp that
+         * refuses the attribute keeps the chain. */
+        seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
+#endif
         return 0;
 }
 
@@ -492,13 +501,14 @@ int seccomp_compile_cached(json_t *sc, const char *cache_dir, struct sock_fprog 
         struct utsname u;
         if (text == NULL || uname(&u) < 0)
                 return seccomp_compile(sc, out, filter_flags, e);
-        _cleanup_free_ char *key = xasprintf("libseccomp %d.%d.%d %s %s\n%s", SCMP_VER_MAJOR,
-                                             SCMP_VER_MINOR, SCMP_VER_MICRO, u.release, u.machine,
-                                             text);
+        /* "tree": the programs' shape (new_filter); older caches hold chains */
+        _cleanup_free_ char *key =
+            xasprintf("libseccomp %d.%d.%d tree %s %s\n%s", SCMP_VER_MAJOR, SCMP_VER_MINOR,
+                      SCMP_VER_MICRO, u.release, u.machine, text);
         size_t klen = strlen(key);
         _cleanup_free_ char *dir = xstrdup(cache_dir);
         _cleanup_free_ char *path =
-                xasprintf("%s/%016llx.bpf", dir, (unsigned long long)fnv1a(key, klen));
+            xasprintf("%s/%016llx.bpf", dir, (unsigned long long)fnv1a(key, klen));
         if (cache_load(path, key, klen, out, filter_flags) == 0)
                 return 0;
         if (seccomp_compile(sc, out, filter_flags, e) < 0)

@@ -18,6 +18,7 @@ struct shim_opts {
         const char *bundle;  /* a container; NULL for an exec */
         const char *process; /* an exec's process.json; NULL for a container */
         const char *runtime;
+        int runtime_fd; /* a sealed copy of the runtime to execute (barged's), or -1 */
         const char *runtime_root;
         const char *state_dir;
         const char *log_path; /* NULL: no json-file log */

@@ -541,16 +541,36 @@ static int loop(void)
 
 static void usage(void)
 {
-        fprintf(stderr, "usage: barge-shim --id ID (--bundle DIR | --process FILE) --runtime BIN\n"
-                        "  --runtime-root DIR --state-dir DIR [--log FILE --log-max-size N\n"
-                        "  --log-max-file N] [--tty] [--stdin] [--ready-fd FD]\n");
+        fprintf(stderr,
+                "usage: barge-shim --id ID (--bundle DIR | --process FILE) --runtime BIN\n"
+                "  --runtime-root DIR --state-dir DIR [--log FILE --log-max-size N\n"
+                "  --log-max-file N] [--tty] [--stdin] [--ready-fd FD] [--runtime-fd FD]\n");
         exit(2);
 }
 
-static void close_fds_from(int lowest, int keep)
+/* Close every fd from `lowest` up but `keep1` and `keep2` (-1: none). */
+static void close_fds_from(int lowest, int keep1, int keep2)
 {
+        if (keep1 > keep2) {
+                int t = keep1;
+                keep1 = keep2;
+                keep2 = t;
+        }
+        /* close_range (5.9): a few calls rather than a thousand closes */
+        int from = lowest;
+        const int keep[] = {keep1, keep2};
+        for (int i = 0; i < 2; i++) {
+                if (keep[i] < from)
+                        continue;
+                if (keep[i] > from && syscall(SYS_close_range, from, keep[i] - 1, 0) < 0)
+                        goto slow;
+                from = keep[i] + 1;
+        }
+        if (syscall(SYS_close_range, from, ~0U, 0) == 0)
+                return;
+slow:
         for (int fd = lowest; fd < 1024; fd++)
-                if (fd != keep)
+                if (fd != keep1 && fd != keep2)
                         close(fd);
 }
 
@@ -578,7 +598,9 @@ static int setup(int ready_fd, struct err **e)
         dup2(logfd, 2);
         close(null);
         close(logfd);
-        close_fds_from(3, ready_fd);
+        close_fds_from(3, ready_fd, S.o.runtime_fd);
+        if (S.o.runtime_fd >= 0 && fcntl(S.o.runtime_fd, F_SETFD, FD_CLOEXEC) < 0)
+                S.o.runtime_fd = -1; /* not open: run the runtime by its path */
         /* a new session and a second fork: reparented away from barged */
         if (setsid() < 0)
                 return err_sys(e, "setsid");
@@ -633,7 +655,8 @@ int main(int argc, char **argv)
                 O_MAXFILE,
                 O_TTY,
                 O_STDIN,
-                O_READY
+                O_READY,
+                O_RUNTIME_FD
         };
         static const struct option opts[] = {
             {"id", required_argument, NULL, O_ID},
@@ -648,6 +671,7 @@ int main(int argc, char **argv)
             {"tty", no_argument, NULL, O_TTY},
             {"stdin", no_argument, NULL, O_STDIN},
             {"ready-fd", required_argument, NULL, O_READY},
+            {"runtime-fd", required_argument, NULL, O_RUNTIME_FD},
             {NULL, 0, NULL, 0},
         };
         int ready_fd = -1, c;
@@ -655,6 +679,7 @@ int main(int argc, char **argv)
         S.lfd = S.cfd = S.sfd = -1;
         S.io = (struct shim_stdio){-1, -1, -1, -1};
         S.o.log_max_file = 1;
+        S.o.runtime_fd = -1;
         while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
                 switch (c) {
                 case O_ID:
@@ -698,6 +723,11 @@ int main(int argc, char **argv)
                         if (parse_int64(optarg, &v) < 0 || v < 0 || v > 1023)
                                 usage();
                         ready_fd = (int)v;
+                        break;
+                case O_RUNTIME_FD:
+                        if (parse_int64(optarg, &v) < 0 || v < 3 || v > 1023)
+                                usage();
+                        S.o.runtime_fd = (int)v;
                         break;
                 default:
                         usage();

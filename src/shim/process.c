@@ -1,7 +1,8 @@
 /*
  * shim/process: running the OCI runtime for the one process a shim holds.
- * A container is `create` (stdio: the shim's pipes, or a console socket
- * for the pty master) then `start`; an exec is `exec --detach`.  Both
+ * A container is `run --detach` on the shim's pipes, or with a tty
+ * `create` (a console socket for the pty master) then `start`; an exec is
+ * `exec --detach`.  Both
  * leave the process reparented to the shim (a subreaper), which reaps it.
  * The runtime runs with --log FILE --log-format json (runc's and
  * barge-runtime's shared flags), so a failure is reported with the
@@ -18,6 +19,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -61,6 +63,11 @@ static int run_runtime(const struct shim_opts *o, const char *const *args, int i
                 signal(SIGPIPE, SIG_DFL);
                 if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
                         _exit(127);
+                /* barged's sealed copy of the runtime: the runtime sees it
+                 * runs sealed and skips making a copy of its own */
+                if (o->runtime_fd >= 0)
+                        syscall(SYS_execveat, o->runtime_fd, "", (char *const *)argv, environ,
+                                AT_EMPTY_PATH);
                 execvp(argv[0], (char *const *)argv);
                 dprintf(2, "exec %s: %s\n", argv[0], strerror(errno));
                 _exit(127);
@@ -354,10 +361,21 @@ int proc_start(const struct shim_opts *o, pid_t *pid, struct shim_stdio *io, str
         }
 
         int st;
+        /* Without a tty, one `run --detach` (create and start in one runtime
+         * process, which deletes what it made if the start fails) saves a
+         * runtime start-up; barged sends SHIM_START only once it wants the
+         * process running, so nothing waits between the two.  With a tty
+         * the pty master must be in hand before the process runs. */
+        int one_call = o->bundle && !o->tty;
         if (o->bundle) {
                 const char *args[16];
                 size_t n = 0;
-                args[n++] = "create";
+                if (one_call) {
+                        args[n++] = "run";
+                        args[n++] = "--detach";
+                } else {
+                        args[n++] = "create";
+                }
                 args[n++] = "--bundle";
                 args[n++] = o->bundle;
                 args[n++] = "--pid-file";
@@ -368,9 +386,12 @@ int proc_start(const struct shim_opts *o, pid_t *pid, struct shim_stdio *io, str
                 }
                 args[n++] = o->id;
                 args[n] = NULL;
+                /* a failed run may have got as far as a created container */
+                created = one_call;
                 st = run_runtime(o, args, in, out, err);
                 if (!ok_status(st)) {
-                        runtime_failed(st, "create", o->tty ? RUNTIME_ERR : NULL, e);
+                        runtime_failed(st, one_call ? "run" : "create", o->tty ? RUNTIME_ERR : NULL,
+                                       e);
                         goto out;
                 }
                 created = 1;
@@ -413,7 +434,7 @@ int proc_start(const struct shim_opts *o, pid_t *pid, struct shim_stdio *io, str
                 io->err = TAKE_FD(perr[0]);
         }
 
-        if (o->bundle) {
+        if (o->bundle && !one_call) {
                 if (ftruncate(errf, 0) < 0)
                         shim_logf("truncate: %m");
                 const char *args[] = {"start", o->id, NULL};

@@ -36,6 +36,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <time.h>
@@ -1817,8 +1818,452 @@ static la_ssize_t import_read(struct archive *a, void *data, const void **out)
         return n;
 }
 
-static int import_config(const char *diff_id, char **out)
+/* ---- import --change: Dockerfile instructions on the config ---- */
+
+static int is_space(char c)
 {
+        return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+static const char *skip_space(const char *p)
+{
+        while (*p && is_space(*p))
+                p++;
+        return p;
+}
+
+/* Quotes and backslashes of s[0..len) resolved, blanks kept: "a b"\ c ->
+ * a b c.  An unterminated quote fails as dockerd says it. */
+static int unquote(const char *s, size_t len, char **out, struct err **e)
+{
+        char *b = xmalloc(len + 1), *o = b;
+        for (size_t i = 0; i < len; i++) {
+                char c = s[i];
+                if (c == '\\' && i + 1 < len) {
+                        *o++ = s[++i];
+                } else if (c == '\'' || c == '"') {
+                        size_t j = i + 1;
+                        for (; j < len && s[j] != c; j++) {
+                                /* in double quotes a backslash escapes only
+                                 * what the shell lets it escape */
+                                if (c == '"' && s[j] == '\\' && j + 1 < len &&
+                                    strchr("\"\\$`", s[j + 1]))
+                                        j++;
+                                *o++ = s[j];
+                        }
+                        if (j >= len) {
+                                free(b);
+                                return err_new(e, 0,
+                                               "failed to process \"%.*s\": unexpected end of "
+                                               "statement while looking for matching %s",
+                                               (int)len, s,
+                                               c == '"' ? "double-quote" : "single-quote");
+                        }
+                        i = j;
+                } else {
+                        *o++ = c;
+                }
+        }
+        *o = '\0';
+        *out = b;
+        return 0;
+}
+
+/* The words of s (split at blanks outside quotes), each unquoted. */
+static int split_words(const char *s, json_t **out, struct err **e)
+{
+        _cleanup_json_ json_t *a = json_array();
+        const char *p = skip_space(s);
+        while (*p) {
+                const char *w = p;
+                char q = 0;
+                for (; *p && (q || !is_space(*p)); p++) {
+                        if (q == 0 && *p == '\\' && p[1])
+                                p++;
+                        else if (q == '"' && *p == '\\' && p[1])
+                                p++;
+                        else if (q == 0 && (*p == '"' || *p == '\''))
+                                q = *p;
+                        else if (q && *p == q)
+                                q = 0;
+                }
+                char *u;
+                if (unquote(w, (size_t)(p - w), &u, e) < 0)
+                        return -1;
+                json_array_append_new(a, json_string(u));
+                free(u);
+                p = skip_space(p);
+        }
+        *out = TAKE_PTR(a);
+        return 0;
+}
+
+/* CMD/ENTRYPOINT/VOLUME argument: a JSON array of strings, or NULL when
+ * rest is not one (then it is the shell form). */
+static json_t *json_form(const char *rest)
+{
+        if (*rest != '[')
+                return NULL;
+        json_t *a = json_loads(rest, JSON_REJECT_DUPLICATES, NULL);
+        if (a == NULL || !json_is_array(a)) {
+                json_decref(a);
+                return NULL;
+        }
+        size_t i;
+        json_t *v;
+        json_array_foreach(a, i, v)
+        {
+                if (!json_is_string(v)) {
+                        json_decref(a);
+                        return NULL;
+                }
+        }
+        return a;
+}
+
+/* ENV and LABEL: k=v pairs, or the older "k the rest of the line". */
+static int change_pairs(json_t *cfg, const char *name, const char *rest, struct err **e)
+{
+        int env = strcmp(name, "ENV") == 0;
+        _cleanup_json_ json_t *words = NULL;
+        if (split_words(rest, &words, e) < 0)
+                return -1;
+        size_t n = json_array_size(words);
+        if (n == 0)
+                return err_new(e, 0, "%s requires at least one argument", name);
+        _cleanup_json_ json_t *keys = json_array(), *vals = json_array();
+        const char *w0 = json_string_value(json_array_get(words, 0));
+        if (strchr(w0, '=') == NULL) {
+                if (n < 2)
+                        return err_new(e, 0, "%s must have two arguments", name);
+                /* the value is the rest of the line as written */
+                const char *p = skip_space(rest);
+                for (char q = 0; *p && (q || !is_space(*p)); p++) {
+                        if (q != '\'' && *p == '\\' && p[1])
+                                p++;
+                        else if (q == 0 && (*p == '"' || *p == '\''))
+                                q = *p;
+                        else if (q && *p == q)
+                                q = 0;
+                }
+                p = skip_space(p);
+                size_t l = strlen(p);
+                while (l > 0 && is_space(p[l - 1]))
+                        l--;
+                char *v;
+                if (unquote(p, l, &v, e) < 0)
+                        return -1;
+                json_array_append_new(keys, json_string(w0));
+                json_array_append_new(vals, json_string(v));
+                free(v);
+        } else {
+                size_t i;
+                json_t *w;
+                json_array_foreach(words, i, w)
+                {
+                        const char *s = json_string_value(w);
+                        const char *eq = strchr(s, '=');
+                        if (eq == NULL)
+                                return err_new(e, 0,
+                                               "Syntax error - can't find = in \"%s\". Must be of "
+                                               "the form: name=value",
+                                               s);
+                        if (eq == s)
+                                return err_new(e, 0, "%s names can not be blank", name);
+                        json_array_append_new(keys, json_stringn(s, (size_t)(eq - s)));
+                        json_array_append_new(vals, json_string(eq + 1));
+                }
+        }
+        for (size_t i = 0; i < json_array_size(keys); i++) {
+                const char *k = json_string_value(json_array_get(keys, i));
+                const char *v = json_string_value(json_array_get(vals, i));
+                if (!env) {
+                        json_t *l = json_object_get(cfg, "Labels");
+                        if (!json_is_object(l)) {
+                                l = json_object();
+                                json_object_set_new(cfg, "Labels", l);
+                        }
+                        json_object_set_new(l, k, json_string(v));
+                        continue;
+                }
+                json_t *list = json_object_get(cfg, "Env");
+                if (!json_is_array(list)) {
+                        list = json_array();
+                        json_object_set_new(cfg, "Env", list);
+                }
+                char *kv = xasprintf("%s=%s", k, v);
+                size_t kl = strlen(k), j;
+                json_t *old;
+                int done = 0;
+                json_array_foreach(list, j, old)
+                {
+                        const char *o = json_string_value(old);
+                        if (o && strncmp(o, k, kl) == 0 && o[kl] == '=') {
+                                json_array_set_new(list, j, json_string(kv));
+                                done = 1;
+                                break;
+                        }
+                }
+                if (!done)
+                        json_array_append_new(list, json_string(kv));
+                free(kv);
+        }
+        return 0;
+}
+
+static int parse_port(const char *s, size_t len, unsigned *out)
+{
+        if (len == 0 || len > 5)
+                return -1;
+        unsigned v = 0;
+        for (size_t i = 0; i < len; i++) {
+                if (s[i] < '0' || s[i] > '9')
+                        return -1;
+                v = v * 10 + (unsigned)(s[i] - '0');
+        }
+        if (v > 65535)
+                return -1;
+        *out = v;
+        return 0;
+}
+
+static int change_expose(json_t *cfg, const char *rest, struct err **e)
+{
+        _cleanup_json_ json_t *words = NULL;
+        if (split_words(rest, &words, e) < 0)
+                return -1;
+        if (json_array_size(words) == 0)
+                return err_new(e, 0, "EXPOSE requires at least one argument");
+        _cleanup_json_ json_t *add = json_object();
+        size_t i;
+        json_t *w;
+        json_array_foreach(words, i, w)
+        {
+                /* ip:hostport:port as in -p: only the container port counts */
+                const char *s = json_string_value(w);
+                const char *c = strrchr(s, ':');
+                if (c)
+                        s = c + 1;
+                const char *slash = strchr(s, '/');
+                size_t pl = slash ? (size_t)(slash - s) : strlen(s);
+                _cleanup_free_ char *proto = xstrdup(slash ? slash + 1 : "tcp");
+                for (char *p = proto; *p; p++)
+                        if (*p >= 'A' && *p <= 'Z')
+                                *p = (char)(*p - 'A' + 'a');
+                if (strcmp(proto, "tcp") && strcmp(proto, "udp") && strcmp(proto, "sctp"))
+                        return err_new(e, 0, "Invalid proto: %s", proto);
+                const char *dash = memchr(s, '-', pl);
+                unsigned lo, hi;
+                if (parse_port(s, dash ? (size_t)(dash - s) : pl, &lo) < 0 ||
+                    (dash && parse_port(dash + 1, pl - (size_t)(dash + 1 - s), &hi) < 0))
+                        return err_new(e, 0, "Invalid containerPort: %.*s", (int)pl, s);
+                if (!dash)
+                        hi = lo;
+                if (hi < lo)
+                        return err_new(e, 0, "Invalid range specified for the Port: %.*s", (int)pl,
+                                       s);
+                for (unsigned p = lo; p <= hi; p++) {
+                        char k[32];
+                        snprintf(k, sizeof(k), "%u/%s", p, proto);
+                        json_object_set_new(add, k, json_object());
+                }
+        }
+        json_t *ports = json_object_get(cfg, "ExposedPorts");
+        if (!json_is_object(ports)) {
+                ports = json_object();
+                json_object_set_new(cfg, "ExposedPorts", ports);
+        }
+        json_object_update(ports, add);
+        return 0;
+}
+
+/* "/a/./b/../c" -> "/a/c"; p is absolute */
+static char *clean_path(const char *p)
+{
+        char *b = xmalloc(strlen(p) + 2);
+        size_t o = 0;
+        while (*p) {
+                while (*p == '/')
+                        p++;
+                const char *s = p;
+                while (*p && *p != '/')
+                        p++;
+                size_t l = (size_t)(p - s);
+                if (l == 0 || (l == 1 && s[0] == '.'))
+                        continue;
+                if (l == 2 && s[0] == '.' && s[1] == '.') {
+                        while (o > 0 && b[o - 1] != '/')
+                                o--;
+                        if (o > 0)
+                                o--;
+                        continue;
+                }
+                b[o++] = '/';
+                memcpy(b + o, s, l);
+                o += l;
+        }
+        if (o == 0)
+                b[o++] = '/';
+        b[o] = '\0';
+        return b;
+}
+
+static int valid_signal(const char *s)
+{
+        static const char *const names[] = {
+            "HUP",  "INT",   "QUIT", "ILL",  "TRAP", "ABRT", "IOT",  "BUS",    "FPE",
+            "KILL", "USR1",  "SEGV", "USR2", "PIPE", "ALRM", "TERM", "STKFLT", "CHLD",
+            "CONT", "STOP",  "TSTP", "TTIN", "TTOU", "URG",  "XCPU", "XFSZ",   "VTALRM",
+            "PROF", "WINCH", "IO",   "POLL", "PWR",  "SYS",  "CLD"};
+        long long n;
+        if (parse_int64(s, &n) == 0)
+                return n >= 1 && n <= 64;
+        if (strncasecmp(s, "SIG", 3) == 0)
+                s += 3;
+        for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+                if (strcasecmp(s, names[i]) == 0)
+                        return 1;
+        if (strncasecmp(s, "RTMIN", 5) == 0 || strncasecmp(s, "RTMAX", 5) == 0)
+                return 1;
+        return 0;
+}
+
+static int config_change(json_t *cfg, const char *change, struct err **e)
+{
+        const char *p = skip_space(change);
+        if (*p == '\0' || *p == '#')
+                return err_new(e, 0, "file with no instructions");
+        const char *w = p;
+        while (*p && !is_space(*p))
+                p++;
+        char name[16] = "";
+        size_t nl = (size_t)(p - w);
+        for (size_t i = 0; i < nl && i + 1 < sizeof(name); i++)
+                name[i] = (char)(w[i] >= 'a' && w[i] <= 'z' ? w[i] - 'a' + 'A' : w[i]);
+        /* the argument, blanks around it trimmed */
+        const char *r0 = skip_space(p);
+        size_t rl = strlen(r0);
+        while (rl > 0 && is_space(r0[rl - 1]))
+                rl--;
+        _cleanup_free_ char *rest = xstrndup(r0, rl);
+
+        if (nl >= sizeof(name) - 1)
+                name[0] = '\0'; /* too long to be one of ours */
+        if (!strcmp(name, "CMD") || !strcmp(name, "ENTRYPOINT")) {
+                const char *key = name[0] == 'C' ? "Cmd" : "Entrypoint";
+                json_t *a = json_form(rest);
+                if (a == NULL) {
+                        a = json_pack("[ss]", "/bin/sh", "-c");
+                        if (*rest)
+                                json_array_append_new(a, json_string(rest));
+                }
+                if (json_array_size(a) == 0) {
+                        json_decref(a);
+                        json_object_del(cfg, key);
+                } else {
+                        json_object_set_new(cfg, key, a);
+                }
+                return 0;
+        }
+        if (!strcmp(name, "ENV") || !strcmp(name, "LABEL"))
+                return change_pairs(cfg, name, rest, e);
+        if (!strcmp(name, "EXPOSE"))
+                return change_expose(cfg, rest, e);
+        if (!strcmp(name, "USER") || !strcmp(name, "WORKDIR") || !strcmp(name, "STOPSIGNAL")) {
+                if (*rest == '\0')
+                        return err_new(e, 0, "%s requires exactly one argument", name);
+                _cleanup_free_ char *v = NULL;
+                if (unquote(rest, rl, &v, e) < 0)
+                        return -1;
+                if (name[0] == 'U') {
+                        json_object_set_new(cfg, "User", json_string(v));
+                } else if (name[0] == 'S') {
+                        if (!valid_signal(v))
+                                return err_new(e, 0, "Invalid signal: %s", v);
+                        json_object_set_new(cfg, "StopSignal", json_string(v));
+                } else {
+                        /* relative to the current one, as in a Dockerfile */
+                        const char *cur = json_string_value(json_object_get(cfg, "WorkingDir"));
+                        _cleanup_free_ char *full =
+                            v[0] == '/' ? xstrdup(v)
+                                        : xasprintf("%s/%s", cur && *cur ? cur : "", v);
+                        char *clean = clean_path(full);
+                        json_object_set_new(cfg, "WorkingDir", json_string(clean));
+                        free(clean);
+                }
+                return 0;
+        }
+        if (!strcmp(name, "VOLUME")) {
+                _cleanup_json_ json_t *a = json_form(rest);
+                if (a == NULL && split_words(rest, &a, e) < 0)
+                        return -1;
+                if (json_array_size(a) == 0)
+                        return err_new(e, 0, "VOLUME requires at least one argument");
+                size_t i;
+                json_t *v;
+                json_array_foreach(a, i, v)
+                {
+                        const char *s = skip_space(json_string_value(v));
+                        if (*s == '\0')
+                                return err_new(e, 0, "VOLUME specified can not be an empty string");
+                }
+                json_t *vols = json_object_get(cfg, "Volumes");
+                if (!json_is_object(vols)) {
+                        vols = json_object();
+                        json_object_set_new(cfg, "Volumes", vols);
+                }
+                json_array_foreach(a, i, v)
+                {
+                        json_object_set_new(vols, json_string_value(v), json_object());
+                }
+                return 0;
+        }
+        if (!strcmp(name, "ONBUILD")) {
+                if (*rest == '\0')
+                        return err_new(e, 0, "ONBUILD requires at least one argument");
+                const char *t = rest;
+                size_t tl = strcspn(t, " \t\n\r\v\f");
+                if (tl == 7 && strncasecmp(t, "ONBUILD", 7) == 0)
+                        return err_new(e, 0,
+                                       "Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed");
+                if ((tl == 4 && strncasecmp(t, "FROM", 4) == 0) ||
+                    (tl == 10 && strncasecmp(t, "MAINTAINER", 10) == 0))
+                        return err_new(e, 0, "%.*s isn't allowed as an ONBUILD trigger", (int)tl,
+                                       t);
+                json_t *l = json_object_get(cfg, "OnBuild");
+                if (!json_is_array(l)) {
+                        l = json_array();
+                        json_object_set_new(cfg, "OnBuild", l);
+                }
+                json_array_append_new(l, json_string(rest));
+                return 0;
+        }
+        /* dockerd names the instruction in lower case */
+        _cleanup_free_ char *low = xstrndup(w, nl);
+        for (char *q = low; *q; q++)
+                if (*q >= 'A' && *q <= 'Z')
+                        *q = (char)(*q - 'A' + 'a');
+        return err_new(e, 0, "%s is not a valid change command", low);
+}
+
+int image_config_change(json_t *cfg, const char *change, struct err **e)
+{
+        if (config_change(cfg, change, e) < 0) {
+                /* the message is dockerd's, without strerror; the code makes it a 400 */
+                (*e)->code = EINVAL;
+                return -1;
+        }
+        return 0;
+}
+
+static int import_config(const char *diff_id, const struct import_opts *o, char **out,
+                         struct err **e)
+{
+        const char *comment = o && o->message && *o->message ? o->message : "Imported from -";
+        _cleanup_json_ json_t *cfg = json_object();
+        for (size_t i = 0; o && i < o->n_changes; i++)
+                if (image_config_change(cfg, o->changes[i], e) < 0)
+                        return -1;
         char now[64];
         now_rfc3339(now);
         const char *variant = NULL;
@@ -1827,12 +2272,12 @@ static int import_config(const char *diff_id, char **out)
         json_object_set_new(c, "architecture", json_string(arch));
         if (variant)
                 json_object_set_new(c, "variant", json_string(variant));
-        json_object_set_new(c, "comment", json_string("Imported from -"));
-        json_object_set_new(c, "config", json_object());
+        json_object_set_new(c, "comment", json_string(comment));
+        json_object_set_new(c, "config", json_incref(cfg));
         json_object_set_new(c, "created", json_string(now));
         json_t *h = json_object();
         json_object_set_new(h, "created", json_string(now));
-        json_object_set_new(h, "comment", json_string("Imported from -"));
+        json_object_set_new(h, "comment", json_string(comment));
         json_t *hist = json_array();
         json_array_append_new(hist, h);
         json_object_set_new(c, "history", hist);
@@ -1850,8 +2295,18 @@ static int import_config(const char *diff_id, char **out)
 int image_import(struct store *s, int fd, const char *ref, char image_id[DIGEST_LEN + 1],
                  struct err **e)
 {
+        return image_import_opts(s, fd, ref, NULL, image_id, e);
+}
+
+int image_import_opts(struct store *s, int fd, const char *ref, const struct import_opts *opts,
+                      char image_id[DIGEST_LEN + 1], struct err **e)
+{
         _cleanup_free_ char *tag = NULL;
         if (ref && normalize_tag(ref, &tag, e) < 0)
+                return -1;
+        /* bad changes fail before the tar is read */
+        _cleanup_free_ char *probe = NULL;
+        if (import_config("sha256:0", opts, &probe, e) < 0)
                 return -1;
 
         _cleanup_free_ char *buf = xmalloc(IO_BUF);
@@ -1917,7 +2372,8 @@ int image_import(struct store *s, int fd, const char *ref, char image_id[DIGEST_
                 goto out;
         if (layer_commit(TAKE_PTR(lw), NULL, blob, diff, chain, e) < 0)
                 goto out;
-        import_config(diff, &config);
+        if (import_config(diff, opts, &config, e) < 0)
+                goto out;
         if (store_blob_put(s, config, strlen(config), image_id, e) < 0 ||
             put_manifest(s, image_id, strlen(config), (char *[]){chain}, (char *[]){diff}, 1,
                          manifest, e) < 0 ||

@@ -32,4 +32,24 @@ int image_load(struct store *s, int fd, void (*loaded)(void *ctx, const char *li
 int image_import(struct store *s, int fd, const char *ref, char image_id[DIGEST_LEN + 1],
                  struct err **e);
 
+/* `docker import --change/--message`: Dockerfile instructions applied to
+ * the new image's config, and the comment it carries (NULL: Docker's
+ * "Imported from -"). */
+struct import_opts {
+        const char *const *changes;
+        size_t n_changes;
+        const char *message;
+};
+/* image_import with opts (may be NULL); the changes are checked before
+ * anything is read from fd. */
+int image_import_opts(struct store *s, int fd, const char *ref, const struct import_opts *opts,
+                      char image_id[DIGEST_LEN + 1], struct err **e);
+/* Apply one Dockerfile instruction to an image config's "config" object
+ * (Docker's commit/import changes): CMD, ENTRYPOINT, ENV, EXPOSE, LABEL,
+ * USER, VOLUME, WORKDIR, STOPSIGNAL, ONBUILD.  Anything else, or bad
+ * arguments, fails with EINVAL in dockerd's words.  A deliberately small
+ * parser (one line, quotes and backslashes, no $variable expansion); the
+ * builder brings a real Dockerfile parser. */
+int image_config_change(json_t *config, const char *change, struct err **e);
+
 #endif

@@ -150,6 +150,12 @@ int store_gc(struct store *s, int64_t before, int64_t *freed, struct err **e);
  * mounts overlayfs on dir/merged with the image's layers (top first) as
  * lowerdirs.  `image_id` is looked up as store_image_get does. */
 int store_snapshot_mount(struct store *s, const char *image_id, const char *dir, struct err **e);
+/* The same with overlayfs's "volatile" where the kernel has it: no syncs of
+ * the upper layer (a fast unmount), but after a crash the snapshot can only
+ * be removed, not mounted again.  For snapshots removed at their first
+ * unmount (AutoRemove containers). */
+int store_snapshot_mount_volatile(struct store *s, const char *image_id, const char *dir,
+                                  struct err **e);
 /* Unmount dir/merged (lazily if busy) and remove dir. */
 int store_snapshot_unmount(const char *dir, struct err **e);
 

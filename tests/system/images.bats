@@ -418,6 +418,44 @@ images_rows() {
 	assert_eq "$(barge images -q | sort -u)" "$ids" "images after the failed import"
 }
 
+@test "import: --change and --message set the config as dockerd does; a bad change is a 400 naming it" {
+	local tarf=$SEED/rootfs-import.tar
+	run --separate-stderr barge import -m note -c 'CMD ["echo", "imported"]' \
+		-c 'ENTRYPOINT /bin/sh -x' -c 'ENV a=1 b="2 3"' -c 'ENV c 4 5' -c 'EXPOSE 80 90/udp' \
+		-c 'LABEL x=y "z w"=v' -c 'USER nobody' -c 'VOLUME ["/v1"]' -c 'WORKDIR /w' \
+		-c 'WORKDIR rel' -c 'STOPSIGNAL SIGKILL' -c 'ONBUILD RUN echo hi' "$tarf" chg:1
+	assert_status 0
+	assert_eq "$(inspect chg:1 .Comment)" '"note"'
+	assert_json "$(inspect chg:1 .Config | jq -c '{Cmd, Entrypoint, Env, ExposedPorts, Labels, User,
+		Volumes, WorkingDir, StopSignal, OnBuild}')" \
+		'{"Cmd":["echo","imported"],"Entrypoint":["/bin/sh","-c","/bin/sh -x"],
+		  "Env":["a=1","b=2 3","c=4 5"],"ExposedPorts":{"80/tcp":{},"90/udp":{}},
+		  "Labels":{"x":"y","z w":"v"},"User":"nobody","Volumes":{"/v1":{}},
+		  "WorkingDir":"/w/rel","StopSignal":"SIGKILL","OnBuild":["RUN echo hi"]}'
+	run barge history --format '{{.Comment}}' chg:1
+	assert_eq "$output" note "history comment"
+	# without them: Docker's comment, an empty config
+	barge import "$tarf" chg:2 >/dev/null
+	assert_eq "$(inspect chg:2 .Comment)" '"Imported from -"'
+	assert_eq "$(inspect chg:2 .Config.Cmd)" null
+	# anything but the instructions above is refused before the tar is read
+	local before
+	before=$(store_snapshot)
+	run --separate-stderr barge import -c 'RUN true' "$tarf" chg:3
+	assert_failed
+	assert_contains "$stderr" "run is not a valid change command"
+	run --separate-stderr barge import -c 'ENV a' "$tarf" chg:3
+	assert_failed
+	assert_contains "$stderr" "ENV must have two arguments"
+	assert_store_unchanged "$before" --layers
+	barged_ensure || fail "barged did not start"
+	local out
+	out=$(api '/images/create?fromSrc=-&changes=CMD%20true&changes=ADD%20a%20b' -X POST \
+		--data-binary @"$tarf")
+	assert_eq "$(tail -n1 <<<"$out")" 400 "status of a bad change"
+	assert_eq "$(head -n1 <<<"$out" | jq -r .message)" "add is not a valid change command"
+}
+
 @test "hello-world: the built-in archive loads with no network; its Cmd is /hello" {
 	local t
 	t=$(hello_tar) || fail "could not build the hello-world archive"
@@ -480,4 +518,23 @@ api() {
 		"load tag untag pull untag delete " "image events"
 	assert_eq "$(head -n -1 <<<"$out" | jq -r 'select(.Action == "load") | .Actor.ID')" \
 		"$hello_id" "the load event names the image id"
+}
+
+@test "API: push progress has one row per layer, none for the config blob (as dockerd)" {
+	local a out ids layers cfg
+	pull_mirror twolayer
+	a=$(reg_addr "$REG")
+	barge tag twolayer "$a/progress/two:1"
+	out=$(api "/images/$a/progress/two/push?tag=1" -X POST -H 'X-Registry-Auth: e30=')
+	assert_eq "$(tail -n1 <<<"$out")" 200 "push status"
+	ids=$(head -n -1 <<<"$out" | jq -r 'select(.id != null) | .id' | sort -u | tr '\n' ' ')
+	layers=$(curl -sf -H 'Accept: application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json' \
+		"http://$a/v2/progress/two/manifests/1" | jq -r '.layers[].digest | .[7:19]' | sort -u | tr '\n' ' ')
+	[ -n "$layers" ] || fail "no manifest for progress/two:1 in the registry"
+	assert_eq "$ids" "$layers" "ids of the progress rows"
+	cfg=$(inspect twolayer .Id | tr -d '"')
+	assert_not_contains "$out" "\"id\":\"${cfg:7:12}\"" "push progress"
+	# one Preparing row per layer
+	assert_eq "$(head -n -1 <<<"$out" | jq -s '[.[] | select(.status == "Preparing")] | length')" \
+		"$(wc -w <<<"$layers")" "Preparing rows"
 }

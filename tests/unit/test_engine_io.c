@@ -1,7 +1,8 @@
 /*
  * The engine's I/O side against real containers (needs root, overlayfs,
  * build/bin/barge-runtime and barge-shim): logs (tail, since, timestamps,
- * follow), attach (output, stdin, StdinOnce, detach keys) over a
+ * follow), attach (output, stdin, StdinOnce, stdin sent before the start,
+ * detach keys) over a
  * socketpair standing in for the hijacked connection, exec (exit codes,
  * missing binary, refused in a stopped container), healthchecks, stats,
  * top, archive stat/get/put (and hostile tars refused), changes.  Each
@@ -469,27 +470,45 @@ static void test_attach_stdin_backpressure(void)
         rm_container(id);
 }
 
+/* read raw (tty) output until it holds `want` or 10 s pass */
+static int read_until(int fd, const char *want, size_t want_len)
+{
+        char buf[4096];
+        size_t len = 0;
+        int64_t end = now_ns() + 10000000000LL;
+        while (now_ns() < end && len < sizeof(buf)) {
+                ssize_t n = recv(fd, buf + len, sizeof(buf) - len, MSG_DONTWAIT);
+                if (n > 0)
+                        len += (size_t)n;
+                else if (n == 0)
+                        break;
+                else
+                        msleep(20);
+                if (memmem(buf, len, want, want_len) != NULL)
+                        return 0;
+        }
+        return -1;
+}
+
 static void test_detach_keys(void)
 {
         char id[65];
-        CHECK(run("att2", "{\"Cmd\": [\"cat\"], \"OpenStdin\": true}", 1, id) == 0);
+        CHECK(run("att2", "{\"Cmd\": [\"cat\"], \"OpenStdin\": true, \"Tty\": true}", 1, id) == 0);
         int sv[2];
         CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
         struct att a = {id, sv[0], "ctrl-x,y", -2, 0};
         pthread_create(&a.t, NULL, attach_thread, &a);
         msleep(200);
-        /* ctrl-x alone then something else is passed through */
+        /* ctrl-x alone then something else is passed through (cat gives
+         * it back through the tty) */
         CHECK(write(sv[1],
                     "a\x18"
                     "b\n",
                     4) == 4);
-        char buf[256];
-        int stream = 0;
-        int n = read_frame(sv[1], &stream, buf, sizeof(buf));
-        CHECK(n == 4 && memcmp(buf,
-                               "a\x18"
-                               "b\n",
-                               4) == 0);
+        CHECK(read_until(sv[1],
+                         "a\x18"
+                         "b",
+                         3) == 0);
         CHECK(write(sv[1], "\x18y", 2) == 2);
         pthread_join(a.t, NULL);
         CHECK(a.r == 0);
@@ -502,6 +521,95 @@ static void test_detach_keys(void)
         struct engine_attach_opts bad = {.out = 1, .stream = 1, .detach_keys = "ctrl-1"};
         CHECK(engine_container_attach(eng, id, &bad, -1, &e) < 0 && e->code == EINVAL);
         rm_container(id);
+}
+
+/* without a tty stdin is binary: the detach keys pass through (dockerd) */
+static void test_detach_keys_no_tty(void)
+{
+        char id[65];
+        CHECK(run("att5", "{\"Cmd\": [\"cat\"], \"OpenStdin\": true}", 1, id) == 0);
+        int sv[2];
+        CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+        struct att a = {id, sv[0], NULL, -2, 0};
+        pthread_create(&a.t, NULL, attach_thread, &a);
+        msleep(200);
+        CHECK(write(sv[1], "a\x10\x11z\n", 5) == 5);
+        char buf[256];
+        int stream = 0;
+        int n = read_frame(sv[1], &stream, buf, sizeof(buf));
+        CHECK(n == 5 && stream == 1 && memcmp(buf, "a\x10\x11z\n", 5) == 0);
+        /* the client hangs up: the attach ends, the container runs on */
+        close(sv[1]);
+        pthread_join(a.t, NULL);
+        CHECK(a.r == 0);
+        char st[32];
+        CHECK(container_status(id, st, sizeof(st)) == 0);
+        CHECK_STR(st, "running");
+        close(sv[0]);
+        rm_container(id);
+}
+
+struct feeder {
+        int fd;
+        size_t n;
+};
+
+/* writes n bytes of a pattern, then half-closes (the docker CLI's way) */
+static void *feed(void *arg)
+{
+        struct feeder *f = arg;
+        char chunk[65536];
+        for (size_t i = 0; i < sizeof(chunk); i++)
+                chunk[i] = (char)('a' + i % 26);
+        size_t left = f->n;
+        while (left > 0) {
+                size_t k = left < sizeof(chunk) ? left : sizeof(chunk);
+                if (write_all(f->fd, chunk, k) < 0)
+                        break;
+                left -= k;
+        }
+        shutdown(f->fd, SHUT_WR);
+        return NULL;
+}
+
+/* docker run -i: stdin, and its end, arrive before the start; both reach
+ * the process once it exists, in order; more than the engine holds
+ * (1 MiB) waits in the socket (back-pressure) and is not lost */
+static void test_attach_stdin_before_start(void)
+{
+        static const size_t sizes[] = {8, (5u << 20) / 2};
+        for (size_t k = 0; k < ARRAY_SIZE(sizes); k++) {
+                char id[65];
+                CHECK(run(k ? "att7" : "att6",
+                          "{\"Cmd\": [\"wc\", \"-c\"], \"OpenStdin\": true, \"StdinOnce\": true}",
+                          0, id) == 0);
+                int sv[2];
+                CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+                struct att a = {id, sv[0], NULL, -2, 0};
+                pthread_create(&a.t, NULL, attach_thread, &a);
+                struct feeder f = {sv[1], sizes[k]};
+                pthread_t w;
+                pthread_create(&w, NULL, feed, &f);
+                msleep(300); /* the input (or the first MiB of it) is held */
+                _cleanup_err_ struct err *e = NULL;
+                int started = engine_container_start(eng, id, &e) == 0;
+                char buf[256], want[64];
+                int stream = 0;
+                int n = started ? read_frame(sv[1], &stream, buf, sizeof(buf)) : -1;
+                pthread_join(w, NULL);
+                pthread_join(a.t, NULL);
+                int code = wait_exit(id);
+                close(sv[0]);
+                close(sv[1]);
+                rm_container(id);
+                CHECK(started);
+                snprintf(want, sizeof(want), "%zu\n", sizes[k]);
+                if (n < 0 || strcmp(buf, want) != 0)
+                        printf("# %zu bytes: got %s", sizes[k], n < 0 ? "nothing\n" : buf);
+                CHECK(n > 0 && stream == 1);
+                CHECK_STR(buf, want);
+                CHECK(a.r == 0 && code == 0); /* the EOF arrived: wc ended */
+        }
 }
 
 /* ---- exec ---- */
@@ -948,6 +1056,8 @@ int main(void)
         RUN(test_attach_tty);
         RUN(test_attach_stdin_backpressure);
         RUN(test_detach_keys);
+        RUN(test_detach_keys_no_tty);
+        RUN(test_attach_stdin_before_start);
         RUN(test_exec);
         RUN(test_health);
         RUN(test_stats_top);

@@ -3,7 +3,8 @@
  * that into a second store and compare ids and diff ids; load skopeo's OCI
  * archive of it; several images sharing a layer in one archive; archives
  * that must be refused without leaving anything in the store; and, when
- * podman is installed, that `podman load` takes what save writes.
+ * podman is installed, that `podman load` takes what save writes; import
+ * --change/--message: the instruction parser and the stored config.
  *
  * Needs root (the store keeps owners and device nodes); skipped otherwise.
  */
@@ -813,6 +814,140 @@ static void test_bad_import(void)
         CHECK(count_images(s) == 0);
 }
 
+/* The changes applied in order to an empty config, as sorted compact JSON;
+ * NULL with *msg set when one is refused. */
+static char *changed(const char *const *changes, size_t n, char **msg)
+{
+        json_t *cfg = json_object();
+        struct err *e = NULL;
+        char *out = NULL;
+        *msg = NULL;
+        for (size_t i = 0; i < n && !e; i++)
+                image_config_change(cfg, changes[i], &e);
+        if (e) {
+                if (e->code != EINVAL)
+                        printf("# errno %d, not EINVAL\n", e->code);
+                *msg = e->code == EINVAL ? xstrdup(e->msg) : xstrdup("(not EINVAL)");
+                err_free(&e);
+        } else {
+                out = json_dumps(cfg, JSON_COMPACT | JSON_SORT_KEYS);
+        }
+        json_decref(cfg);
+        return out;
+}
+
+#define CHANGES_TO(json, ...)                                                                      \
+        do {                                                                                       \
+                const char *const c_[] = {__VA_ARGS__};                                            \
+                char *m_ = NULL;                                                                   \
+                _cleanup_free_ char *j_ = changed(c_, ARRAY_SIZE(c_), &m_);                        \
+                if (m_)                                                                            \
+                        printf("# refused: %s\n", m_);                                             \
+                free(m_);                                                                          \
+                CHECK(j_ != NULL);                                                                 \
+                if (j_)                                                                            \
+                        CHECK_STR(j_, json);                                                       \
+        } while (0)
+
+#define CHANGE_REFUSED(msg, ...)                                                                   \
+        do {                                                                                       \
+                const char *const c_[] = {__VA_ARGS__};                                            \
+                char *m_ = NULL;                                                                   \
+                _cleanup_free_ char *j_ = changed(c_, ARRAY_SIZE(c_), &m_);                        \
+                CHECK(j_ == NULL);                                                                 \
+                if (m_)                                                                            \
+                        CHECK_STR(m_, msg);                                                        \
+                free(m_);                                                                          \
+        } while (0)
+
+/* What dockerd 20.10 makes of `docker import --change` (checked against a
+ * private dockerd). */
+static void test_config_changes(void)
+{
+        CHANGES_TO("{\"Cmd\":[\"echo\",\"imported\"]}", "CMD [\"echo\", \"imported\"]");
+        CHANGES_TO("{\"Cmd\":[\"/bin/sh\",\"-c\",\"a   b\"]}", " cmd  a   b ");
+        CHANGES_TO("{\"Cmd\":[\"/bin/sh\",\"-c\",\"[bad\"]}", "CMD [bad");
+        CHANGES_TO("{\"Cmd\":[\"/bin/sh\",\"-c\"]}", "CMD");
+        CHANGES_TO("{}", "CMD [\"x\"]", "CMD []");
+        CHANGES_TO("{\"Entrypoint\":[\"/bin/sh\",\"-c\",\"/bin/sh -x\"]}", "ENTRYPOINT /bin/sh -x");
+        CHANGES_TO("{\"Entrypoint\":[\"a\"]}", "ENTRYPOINT [\"a\"]");
+        CHANGES_TO("{\"Env\":[\"a=9\",\"b=2 3\",\"c=4 5\",\"d=x y\"]}", "ENV a=1 b=\"2 3\"",
+                   "ENV c 4 5", "ENV d 'x y'", "ENV a=9");
+        CHANGES_TO("{\"Env\":[\"b=c d\"]}", "ENV b=c\\ d");
+        CHANGES_TO("{\"ExposedPorts\":{\"1/tcp\":{},\"2/tcp\":{},\"3/tcp\":{},\"80/tcp\":{},"
+                   "\"90/udp\":{}}}",
+                   "EXPOSE 80 90/udp", "EXPOSE 1-3/tcp");
+        CHANGES_TO("{\"Labels\":{\"a\":\"b\",\"x\":\"y\",\"z w\":\"v\"}}", "LABEL x=y \"z w\"=v",
+                   "LABEL a b");
+        CHANGES_TO("{\"User\":\"a b\"}", "USER a b");
+        CHANGES_TO("{\"Volumes\":{\"/v1\":{},\"/v2\":{},\"/v3\":{}}}", "VOLUME [\"/v1\", \"/v2\"]",
+                   "VOLUME /v3");
+        CHANGES_TO("{\"WorkingDir\":\"/w/rel\"}", "WORKDIR /w", "WORKDIR rel/./x/..");
+        CHANGES_TO("{\"WorkingDir\":\"/rel\"}", "WORKDIR rel");
+        CHANGES_TO("{\"StopSignal\":\"SIGKILL\"}", "STOPSIGNAL SIGKILL");
+        CHANGES_TO("{\"StopSignal\":\"9\"}", "STOPSIGNAL 9");
+        CHANGES_TO("{\"OnBuild\":[\"RUN echo hi\"]}", "ONBUILD RUN echo hi");
+
+        CHANGE_REFUSED("run is not a valid change command", "RUN true");
+        CHANGE_REFUSED("from is not a valid change command", "from x");
+        CHANGE_REFUSED("file with no instructions", "");
+        CHANGE_REFUSED("file with no instructions", "# CMD x");
+        CHANGE_REFUSED("ENV requires at least one argument", "ENV");
+        CHANGE_REFUSED("ENV must have two arguments", "ENV a");
+        CHANGE_REFUSED("Syntax error - can't find = in \"b\". Must be of the form: name=value",
+                       "ENV a=1 b");
+        CHANGE_REFUSED("LABEL must have two arguments", "LABEL x");
+        CHANGE_REFUSED("EXPOSE requires at least one argument", "EXPOSE");
+        CHANGE_REFUSED("Invalid containerPort: abc", "EXPOSE abc");
+        CHANGE_REFUSED("USER requires exactly one argument", "USER");
+        CHANGE_REFUSED("WORKDIR requires exactly one argument", "WORKDIR");
+        CHANGE_REFUSED("VOLUME requires at least one argument", "VOLUME");
+        CHANGE_REFUSED("VOLUME requires at least one argument", "VOLUME []");
+        CHANGE_REFUSED("VOLUME specified can not be an empty string", "VOLUME [\"\"]");
+        CHANGE_REFUSED("ONBUILD requires at least one argument", "ONBUILD");
+        CHANGE_REFUSED("Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed", "ONBUILD ONBUILD x");
+        CHANGE_REFUSED("FROM isn't allowed as an ONBUILD trigger", "ONBUILD FROM x");
+        CHANGE_REFUSED("Invalid signal: SIGNOPE", "STOPSIGNAL SIGNOPE");
+        CHANGE_REFUSED("failed to process \"a=\"/b c\": unexpected end of statement while looking "
+                       "for matching double-quote",
+                       "ENV a=\"/b c");
+}
+
+/* --change and --message reach the stored config; a bad change stores
+ * nothing and reads nothing. */
+static void test_import_changes(void)
+{
+        _cleanup_store_ struct store *s = fresh_store("changes");
+        CHECK(s);
+        _cleanup_err_ struct err *e = NULL;
+        char id[DIGEST_LEN + 1];
+        const char *ch[] = {"CMD [\"echo\", \"imported\"]", "ENV a=1"};
+        struct import_opts o = {.changes = ch, .n_changes = 2, .message = "note"};
+        _cleanup_close_ int fd = open(rootfs_tar, O_RDONLY | O_CLOEXEC);
+        CHECK(fd >= 0);
+        CHECK(image_import_opts(s, fd, "imp:1", &o, id, &e) == 0);
+        _cleanup_free_ char *cfg = NULL;
+        size_t len = 0;
+        CHECK(store_blob_read(s, id, 1 << 20, &cfg, &len, &e) == 0);
+        json_t *j = cfg ? json_loadb(cfg, len, 0, NULL) : NULL;
+        CHECK(j);
+        CHECK_STR(json_string_value(json_object_get(j, "comment")), "note");
+        json_t *h = json_array_get(json_object_get(j, "history"), 0);
+        CHECK_STR(json_string_value(json_object_get(h, "comment")), "note");
+        json_t *c = json_object_get(j, "config");
+        CHECK_STR(json_string_value(json_array_get(json_object_get(c, "Cmd"), 1)), "imported");
+        CHECK_STR(json_string_value(json_array_get(json_object_get(c, "Env"), 0)), "a=1");
+        json_decref(j);
+
+        const char *bad[] = {"RUN true"};
+        struct import_opts ob = {.changes = bad, .n_changes = 1};
+        _cleanup_close_ int fd2 = open(rootfs_tar, O_RDONLY | O_CLOEXEC);
+        CHECK(image_import_opts(s, fd2, "imp:2", &ob, id, &e) < 0);
+        CHECK(e && e->code == EINVAL);
+        CHECK(lseek(fd2, 0, SEEK_CUR) == 0);
+        CHECK(count_images(s) == 1);
+}
+
 static void test_save_errors(void)
 {
         CHECK(store_a);
@@ -893,6 +1028,8 @@ int main(void)
         RUN(test_bad_archives);
         RUN(test_bad_import);
         RUN(test_save_errors);
+        RUN(test_config_changes);
+        RUN(test_import_changes);
         store_close(store_a);
         if (getenv("KEEP_TMP") == NULL) {
                 _cleanup_err_ struct err *e = NULL;

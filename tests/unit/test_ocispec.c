@@ -299,6 +299,81 @@ static void test_validate_table(void)
             {"{\"Env\":[5]}", "{}", "Config.Env"},
             {"{\"Cmd\":[\"sh\",1]}", "{}", "Config.Cmd"},
             {"{\"Entrypoint\":{\"a\":1}}", "{}", "Config.Entrypoint"},
+            /* wrong types: 400 naming the field, as dockerd's JSON decoding */
+            {"{\"Labels\":[1]}", "{}", "Config.Labels: must be an object of strings"},
+            {"{\"Labels\":{\"a\":1}}", "{}", "Config.Labels[\"a\"]: must be a string"},
+            {"{\"ExposedPorts\":7}", "{}", "Config.ExposedPorts: must be an object"},
+            {"{\"ExposedPorts\":{\"80/tcp\":\"x\"}}", "{}", "Config.ExposedPorts[\"80/tcp\"]"},
+            {"{\"Volumes\":[\"/data\"]}", "{}", "Config.Volumes"},
+            {"{\"NetworkingConfig\":7}", "{}", "NetworkingConfig: must be an object"},
+            {"{\"NetworkingConfig\":{\"EndpointsConfig\":{\"n\":{\"Aliases\":\"a\"}}}}", "{}",
+             "NetworkingConfig.EndpointsConfig[\"n\"].Aliases: must be an array of strings"},
+            {"{\"HostConfig\":5}", "{}", "HostConfig: must be an object"},
+            {"{\"Image\":5}", "{}", "Config.Image: must be a string"},
+            {"{\"Tty\":\"yes\"}", "{}", "Config.Tty: must be a boolean"},
+            {"{\"OpenStdin\":1}", "{}", "Config.OpenStdin: must be a boolean"},
+            {"{\"Env\":\"A=1\"}", "{}", "Config.Env: must be an array of strings"},
+            {"{\"Cmd\":5}", "{}", "Config.Cmd: must be a string or an array of strings"},
+            {"{\"StopTimeout\":\"10\"}", "{}", "Config.StopTimeout: must be an integer"},
+            {"{\"Healthcheck\":{\"Test\":\"true\"}}", "{}", "Config.Healthcheck.Test"},
+            {"{\"Healthcheck\":5}", "{}", "Config.Healthcheck: must be an object"},
+            {"{}", "{\"Binds\":5}", "HostConfig.Binds: must be an array of strings"},
+            {"{}", "{\"Binds\":[\"/a:/b\",5]}", "HostConfig.Binds[1]: must be a string"},
+            {"{}", "{\"RestartPolicy\":5}", "HostConfig.RestartPolicy: must be an object"},
+            {"{}", "{\"RestartPolicy\":{\"Name\":5}}", "HostConfig.RestartPolicy.Name"},
+            {"{}", "{\"RestartPolicy\":{\"Name\":\"on-failure\",\"MaximumRetryCount\":\"3\"}}",
+             "HostConfig.RestartPolicy.MaximumRetryCount: must be an integer"},
+            {"{}", "{\"Memory\":1e300}", "HostConfig.Memory: must be an integer"},
+            {"{}", "{\"AutoRemove\":\"true\"}", "HostConfig.AutoRemove: must be a boolean"},
+            {"{}", "{\"NetworkMode\":5}", "HostConfig.NetworkMode: must be a string"},
+            {"{}", "{\"PortBindings\":{\"80/tcp\":[{\"HostPort\":80}]}}",
+             "HostConfig.PortBindings[\"80/tcp\"][0].HostPort: must be a string"},
+            {"{}", "{\"PortBindings\":[1]}", "HostConfig.PortBindings: must be an object"},
+            {"{}", "{\"Mounts\":[5]}", "HostConfig.Mounts[0]: must be an object"},
+            {"{}", "{\"Mounts\":[{\"Type\":\"tmpfs\",\"TmpfsOptions\":{\"SizeBytes\":\"1m\"}}]}",
+             "HostConfig.Mounts[0].TmpfsOptions.SizeBytes: must be an integer"},
+            {"{}", "{\"Tmpfs\":[\"/tmp\"]}", "HostConfig.Tmpfs: must be an object of strings"},
+            {"{}", "{\"Sysctls\":{\"net.ipv4.ip_forward\":1}}", "HostConfig.Sysctls[\""},
+            {"{}", "{\"LogConfig\":{\"Type\":\"json-file\",\"Config\":{\"max-size\":10}}}",
+             "HostConfig.LogConfig.Config[\"max-size\"]: must be a string"},
+            {"{}", "{\"Dns\":\"1.1.1.1\"}", "HostConfig.Dns: must be an array of strings"},
+            {"{}", "{\"Ulimits\":{\"nofile\":1}}", "HostConfig.Ulimits: must be an array"},
+            {"{}", "{\"Ulimits\":[{\"Name\":\"nofile\",\"Soft\":\"1\",\"Hard\":1}]}",
+             "HostConfig.Ulimits[0].Soft: must be an integer"},
+            {"{}", "{\"ConsoleSize\":[\"a\",1]}", "HostConfig.ConsoleSize[0]: must be an integer"},
+            {"{}", "{\"CapAdd\":5}", "HostConfig.CapAdd: must be an array of strings"},
+            {"{}", "{\"Privileged\":1}", "HostConfig.Privileged: must be a boolean"},
+            {"{}", "{\"PidsLimit\":\"10\"}", "HostConfig.PidsLimit: must be an integer"},
+            {"{}", "{\"Devices\":[{\"PathOnHost\":1}]}", "HostConfig.Devices[0].PathOnHost"},
+            /* what the docker CLI sends for a plain `docker run`: nulls,
+             * empty strings, zeros, Cmd (a StrSlice) as a string */
+            {"{\"Hostname\":\"\",\"Domainname\":\"\",\"User\":\"\",\"AttachStdin\":true,"
+             "\"AttachStdout\":true,\"AttachStderr\":true,\"Tty\":false,\"OpenStdin\":true,"
+             "\"StdinOnce\":true,\"Env\":null,\"Cmd\":\"sh\",\"Image\":\"busybox\","
+             "\"Volumes\":{},\"WorkingDir\":\"\",\"Entrypoint\":null,\"OnBuild\":null,"
+             "\"Labels\":{},\"ExposedPorts\":{\"80/tcp\":{}},\"HostConfig\":{},"
+             "\"NetworkingConfig\":{\"EndpointsConfig\":{\"default\":{\"IPAMConfig\":null,"
+             "\"Links\":null,\"Aliases\":null,\"IPPrefixLen\":0,\"DriverOpts\":null}}}}",
+             "{\"Binds\":null,\"ContainerIDFile\":\"\",\"LogConfig\":{\"Type\":\"\","
+             "\"Config\":{}},\"NetworkMode\":\"default\",\"PortBindings\":{\"80/tcp\":null},"
+             "\"RestartPolicy\":{\"Name\":\"no\",\"MaximumRetryCount\":0},\"AutoRemove\":true,"
+             "\"VolumeDriver\":\"\",\"VolumesFrom\":null,\"ConsoleSize\":[0,0],"
+             "\"CapAdd\":[\"NET_ADMIN\"],\"CapDrop\":null,\"CgroupnsMode\":\"\",\"Dns\":[],"
+             "\"DnsOptions\":[],\"DnsSearch\":[],\"ExtraHosts\":null,\"GroupAdd\":null,"
+             "\"IpcMode\":\"\",\"Cgroup\":\"\",\"Links\":null,\"OomScoreAdj\":0,"
+             "\"PidMode\":\"\",\"Privileged\":false,\"PublishAllPorts\":false,"
+             "\"ReadonlyRootfs\":false,\"SecurityOpt\":null,\"Tmpfs\":{\"/run\":\"\"},"
+             "\"UTSMode\":\"\",\"UsernsMode\":\"\",\"ShmSize\":0,\"Isolation\":\"\","
+             "\"CpuShares\":0,\"Memory\":0,\"NanoCpus\":0,\"CgroupParent\":\"\","
+             "\"BlkioWeight\":0,\"BlkioWeightDevice\":[],\"BlkioDeviceReadBps\":null,"
+             "\"CpuPeriod\":0,\"CpuQuota\":0,\"CpusetCpus\":\"\",\"CpusetMems\":\"\","
+             "\"Devices\":[],\"DeviceCgroupRules\":null,\"DeviceRequests\":null,"
+             "\"KernelMemory\":0,\"MemoryReservation\":0,\"MemorySwap\":0,"
+             "\"MemorySwappiness\":null,\"OomKillDisable\":false,\"PidsLimit\":null,"
+             "\"Ulimits\":null,\"Mounts\":[{\"Type\":\"bind\",\"Source\":\"/a\","
+             "\"Target\":\"/b\",\"BindOptions\":{\"Propagation\":\"rprivate\"}}],"
+             "\"MaskedPaths\":null,\"ReadonlyPaths\":null,\"Init\":null}",
+             NULL},
         };
         for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
                 json_t *c = J(cases[i].config), *h = J(cases[i].hc), *w = json_array();
@@ -318,6 +393,12 @@ static void test_validate_table(void)
         }
         struct err *e = NULL;
         CHECK(ocispec_validate(NULL, NULL, NULL, &e) == 0);
+        /* the create body's HostConfig passed on as host_config */
+        json_t *five = json_integer(5);
+        CHECK(ocispec_validate(NULL, five, NULL, &e) < 0 && e->code == EINVAL &&
+              strstr(e->msg, "HostConfig: must be an object") == e->msg);
+        json_decref(five);
+        err_free(&e);
         json_t *h = J("{\"NetworkMode\":\"host\",\"PortBindings\":{\"80/tcp\":[{}]},"
                       "\"OomKillDisable\":true}");
         json_t *w = json_array();
