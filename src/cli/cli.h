@@ -36,6 +36,11 @@ extern const struct cli_command image_commands[];     /* images.c archive.c auth
 extern const struct cli_command container_commands[]; /* containers.c ... */
 extern const struct cli_command system_commands[];    /* system.c */
 
+/* `GROUP SUBCOMMAND ARGS` (barge image ls, barge system df, ...): run the
+ * entry of `sub` (terminated by {NULL}) named by argv[1], with argv[0]
+ * then being the subcommand. */
+int cli_subcommand(struct cli *c, const char *group, const struct cli_command *sub);
+
 /* getopt_long over the command's arguments ('+': options stop at the first
  * operand); returns the first operand's index or -1 after reporting. */
 typedef int (*cli_opt_fn)(void *data, int opt, const char *arg);

@@ -993,47 +993,36 @@ int cmd_container_prune(struct cli *c)
 
 static int cmd_container(struct cli *c)
 {
-        static const struct {
-                const char *name;
-                int (*fn)(struct cli *);
-        } sub[] = {
-            {"ls", cmd_ps},
-            {"list", cmd_ps},
-            {"ps", cmd_ps},
-            {"create", cmd_create},
-            {"run", cmd_run},
-            {"start", cmd_start},
-            {"stop", cmd_stop},
-            {"restart", cmd_restart},
-            {"kill", cmd_kill},
-            {"rm", cmd_rm},
-            {"remove", cmd_rm},
-            {"prune", cmd_container_prune},
-            {"inspect", cmd_container_inspect},
-            {"logs", cmd_logs},
-            {"attach", cmd_attach},
-            {"exec", cmd_exec},
-            {"wait", cmd_wait},
-            {"top", cmd_top},
-            {"stats", cmd_stats},
-            {"cp", cmd_cp},
-            {"pause", cmd_pause},
-            {"unpause", cmd_unpause},
-            {"rename", cmd_rename},
-            {"port", cmd_port},
-            {"diff", cmd_diff},
-            {"export", cmd_export},
+        static const struct cli_command sub[] = {
+            {"ls", cmd_ps, NULL},
+            {"list", cmd_ps, NULL},
+            {"ps", cmd_ps, NULL},
+            {"create", cmd_create, NULL},
+            {"run", cmd_run, NULL},
+            {"start", cmd_start, NULL},
+            {"stop", cmd_stop, NULL},
+            {"restart", cmd_restart, NULL},
+            {"kill", cmd_kill, NULL},
+            {"rm", cmd_rm, NULL},
+            {"remove", cmd_rm, NULL},
+            {"prune", cmd_container_prune, NULL},
+            {"inspect", cmd_container_inspect, NULL},
+            {"logs", cmd_logs, NULL},
+            {"attach", cmd_attach, NULL},
+            {"exec", cmd_exec, NULL},
+            {"wait", cmd_wait, NULL},
+            {"top", cmd_top, NULL},
+            {"stats", cmd_stats, NULL},
+            {"cp", cmd_cp, NULL},
+            {"pause", cmd_pause, NULL},
+            {"unpause", cmd_unpause, NULL},
+            {"rename", cmd_rename, NULL},
+            {"port", cmd_port, NULL},
+            {"diff", cmd_diff, NULL},
+            {"export", cmd_export, NULL},
+            {NULL, NULL, NULL},
         };
-        if (c->argc < 2)
-                return cli_usage("container", "a subcommand is required");
-        for (size_t i = 0; i < ARRAY_SIZE(sub); i++) {
-                if (strcmp(c->argv[1], sub[i].name))
-                        continue;
-                c->argv++;
-                c->argc--;
-                return sub[i].fn(c);
-        }
-        return cli_usage("container", "unknown subcommand %s", c->argv[1]);
+        return cli_subcommand(c, "container", sub);
 }
 
 const struct cli_command container_commands[] = {

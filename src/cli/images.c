@@ -690,34 +690,23 @@ static int cmd_prune(struct cli *c)
 
 static int cmd_image(struct cli *c)
 {
-        static const struct {
-                const char *name;
-                int (*fn)(struct cli *);
-        } sub[] = {
-            {"inspect", cmd_image_inspect},
-            {"ls", cmd_images},
-            {"list", cmd_images},
-            {"rm", cmd_rmi},
-            {"remove", cmd_rmi},
-            {"prune", cmd_prune},
-            {"pull", cmd_pull},
-            {"push", cmd_push},
-            {"tag", cmd_tag},
-            {"history", cmd_history},
-            {"save", cmd_save},
-            {"load", cmd_load},
-            {"import", cmd_import},
+        static const struct cli_command sub[] = {
+            {"inspect", cmd_image_inspect, NULL},
+            {"ls", cmd_images, NULL},
+            {"list", cmd_images, NULL},
+            {"rm", cmd_rmi, NULL},
+            {"remove", cmd_rmi, NULL},
+            {"prune", cmd_prune, NULL},
+            {"pull", cmd_pull, NULL},
+            {"push", cmd_push, NULL},
+            {"tag", cmd_tag, NULL},
+            {"history", cmd_history, NULL},
+            {"save", cmd_save, NULL},
+            {"load", cmd_load, NULL},
+            {"import", cmd_import, NULL},
+            {NULL, NULL, NULL},
         };
-        if (c->argc < 2)
-                return cli_usage("image", "a subcommand is required");
-        for (size_t i = 0; i < ARRAY_SIZE(sub); i++) {
-                if (strcmp(c->argv[1], sub[i].name))
-                        continue;
-                c->argv++;
-                c->argc--;
-                return sub[i].fn(c);
-        }
-        return cli_usage("image", "unknown subcommand %s", c->argv[1]);
+        return cli_subcommand(c, "image", sub);
 }
 
 const struct cli_command image_commands[] = {

@@ -19,6 +19,20 @@
 static const struct cli_command *const groups[] = {image_commands, container_commands,
                                                    system_commands};
 
+int cli_subcommand(struct cli *c, const char *group, const struct cli_command *sub)
+{
+        if (c->argc < 2)
+                return cli_usage(group, "a subcommand is required");
+        for (; sub->name; sub++) {
+                if (strcmp(c->argv[1], sub->name))
+                        continue;
+                c->argv++;
+                c->argc--;
+                return sub->fn(c);
+        }
+        return cli_usage(group, "unknown subcommand %s", c->argv[1]);
+}
+
 int cli_parse(struct cli *c, const char *shortopts, const struct option *opts, cli_opt_fn fn,
               void *data)
 {

@@ -496,25 +496,14 @@ static int cmd_system_prune(struct cli *c)
 
 static int cmd_system(struct cli *c)
 {
-        static const struct {
-                const char *name;
-                int (*fn)(struct cli *);
-        } sub[] = {
-            {"df", cmd_df},
-            {"prune", cmd_system_prune},
-            {"info", cmd_info},
-            {"events", cmd_events},
+        static const struct cli_command sub[] = {
+            {"df", cmd_df, NULL},
+            {"prune", cmd_system_prune, NULL},
+            {"info", cmd_info, NULL},
+            {"events", cmd_events, NULL},
+            {NULL, NULL, NULL},
         };
-        if (c->argc < 2)
-                return cli_usage("system", "a subcommand is required");
-        for (size_t i = 0; i < ARRAY_SIZE(sub); i++) {
-                if (strcmp(c->argv[1], sub[i].name))
-                        continue;
-                c->argv++;
-                c->argc--;
-                return sub[i].fn(c);
-        }
-        return cli_usage("system", "unknown subcommand %s", c->argv[1]);
+        return cli_subcommand(c, "system", sub);
 }
 
 const struct cli_command system_commands[] = {
