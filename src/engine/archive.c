@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/timefmt.h"
 #include "../common/util.h"
 #include "../store/untar.h"
 #include "io.h"
@@ -308,8 +309,8 @@ int engine_container_path_stat(struct engine *eng, const char *ref, const char *
                 if (S_ISLNK(st.st_mode))
                         link_target(h.rootfd, h.rootfs, path, t.dirfd, t.name, target_buf,
                                     sizeof(target_buf));
-                char mt[48];
-                io_format_time_go((int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec, mt);
+                char mt[TIME_BUF];
+                time_format_go((int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec, mt);
                 *stat_out = json_pack(
                     "{s:s, s:I, s:I, s:s, s:s}", "name", t.base, "size", (json_int_t)st.st_size,
                     "mode", (json_int_t)go_mode(st.st_mode), "mtime", mt, "linkTarget", target_buf);

@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "../common/log.h"
+#include "../common/timefmt.h"
 #include "../common/util.h"
 #include "lifecycle.h"
 
@@ -31,63 +32,23 @@ extern char **environ;
 
 int64_t now_ns(void)
 {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+        return time_now_ns();
 }
 
 void fmt_time(int64_t ns, char buf[40])
 {
-        if (ns <= 0) {
-                strcpy(buf, "0001-01-01T00:00:00Z");
-                return;
-        }
-        time_t sec = (time_t)(ns / 1000000000);
-        long frac = (long)(ns % 1000000000);
-        struct tm tm;
-        gmtime_r(&sec, &tm);
-        size_t n = strftime(buf, 40, "%Y-%m-%dT%H:%M:%S", &tm);
-        if (frac) {
-                char f[16];
-                snprintf(f, sizeof(f), ".%09ld", frac);
-                size_t l = strlen(f);
-                while (l > 1 && f[l - 1] == '0')
-                        f[--l] = '\0';
-                snprintf(buf + n, 40 - n, "%sZ", f);
-        } else {
-                snprintf(buf + n, 40 - n, "Z");
-        }
+        if (ns <= 0)
+                strcpy(buf, "0001-01-01T00:00:00Z"); /* Go's zero time: unset */
+        else
+                time_format_go(ns, buf);
 }
 
 int parse_time(const char *s, int64_t *ns)
 {
-        struct tm tm = {0};
-        const char *p = s ? strptime(s, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
-        if (p == NULL)
+        if (time_parse(s, ns) < 0)
                 return -1;
-        int64_t frac = 0;
-        if (*p == '.') {
-                int digits = 0;
-                for (p++; *p >= '0' && *p <= '9'; p++, digits++)
-                        if (digits < 9)
-                                frac = frac * 10 + (*p - '0');
-                for (; digits < 9; digits++)
-                        frac *= 10;
-        }
-        int64_t off = 0;
-        if (*p == '+' || *p == '-') {
-                int h = 0, m = 0;
-                if (sscanf(p + 1, "%d:%d", &h, &m) != 2)
-                        return -1;
-                off = (h * 3600 + m * 60) * (*p == '-' ? -1 : 1);
-        } else if (*p != 'Z') {
-                return -1;
-        }
-        if (tm.tm_year < 70) {
+        if (*ns < 0) /* Go's zero time and anything before 1970: unset */
                 *ns = 0;
-                return 0;
-        }
-        *ns = ((int64_t)timegm(&tm) - off) * 1000000000 + frac;
         return 0;
 }
 

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "../common/log.h"
+#include "../common/timefmt.h"
 #include "../common/util.h"
 #include "io.h"
 
@@ -86,8 +87,8 @@ static void record(struct health *h, int64_t start, int64_t end, int code, const
                         status = "unhealthy";
         }
         char sb[48], eb[48];
-        io_format_time_go(start, sb);
-        io_format_time_go(end, eb);
+        time_format_go(start, sb);
+        time_format_go(end, eb);
         json_t *logv = json_object_get(hj, "Log");
         if (!json_is_array(logv)) {
                 logv = json_array();

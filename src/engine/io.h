@@ -75,12 +75,6 @@ int io_pump(struct attacher *a, int fd, io_in_fn in_fn, void *in_ctx, int forwar
 /* Write the log of c to `out` per `o` (follow included); c is held. */
 int logs_read(struct engine *eng, struct container *c, const struct engine_logs_opts *o,
               engine_out_fn out, void *ctx, struct err **e);
-/* "2024-01-01T00:00:00.123456789Z" (nine digits, as Docker prints). */
-void io_format_time(int64_t ns, char buf[40]);
-/* RFC3339Nano as Go marshals times: trailing zeros of the fraction dropped. */
-void io_format_time_go(int64_t ns, char buf[48]);
-/* Parse RFC3339 with optional fraction and Z or +hh:mm; -1 if malformed. */
-int io_parse_time(const char *s, int64_t *ns);
 
 /* ---- exec.c ---- */
 

@@ -19,66 +19,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/timefmt.h"
 #include "../common/util.h"
 #include "io.h"
 
 #define MAX_ROTATED 100
 
-void io_format_time(int64_t ns, char buf[40])
-{
-        time_t s = (time_t)(ns / 1000000000);
-        long frac = (long)(ns % 1000000000);
-        if (frac < 0) {
-                frac += 1000000000;
-                s--;
-        }
-        struct tm tm;
-        gmtime_r(&s, &tm);
-        size_t n = strftime(buf, 40, "%Y-%m-%dT%H:%M:%S", &tm);
-        snprintf(buf + n, 40 - n, ".%09ldZ", frac);
-}
 
-void io_format_time_go(int64_t ns, char buf[48])
-{
-        char b[40];
-        io_format_time(ns, b);
-        /* drop the fraction's trailing zeros (and a bare '.') */
-        size_t l = strlen(b) - 1; /* at the 'Z' */
-        size_t k = l;
-        while (k > 0 && b[k - 1] == '0')
-                k--;
-        if (k > 0 && b[k - 1] == '.')
-                k--;
-        snprintf(buf, 48, "%.*sZ", (int)k, b);
-}
 
-int io_parse_time(const char *s, int64_t *ns)
-{
-        struct tm tm = {0};
-        const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-        if (p == NULL)
-                return -1;
-        int64_t frac = 0;
-        if (*p == '.') {
-                int digits = 0;
-                for (p++; *p >= '0' && *p <= '9'; p++, digits++)
-                        if (digits < 9)
-                                frac = frac * 10 + (*p - '0');
-                for (; digits < 9; digits++)
-                        frac *= 10;
-        }
-        int64_t off = 0;
-        if (*p == '+' || *p == '-') {
-                int hh, mm;
-                if (sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2)
-                        return -1;
-                off = (hh * 3600 + mm * 60) * (*p == '-' ? -1 : 1);
-        } else if (*p != 'Z') {
-                return -1;
-        }
-        *ns = ((int64_t)timegm(&tm) - off) * 1000000000 + frac;
-        return 0;
-}
 
 /* One log line -> out(); returns out's result (<0 stops), 0 for lines
  * filtered away or malformed (a torn last line after a crash). */
@@ -96,7 +44,7 @@ static int emit_line(const struct engine_logs_opts *o, const char *line, size_t 
         int sn = stream && strcmp(stream, "stderr") == 0 ? 2 : 1;
         int64_t t = 0;
         int r = 0;
-        if (msg == NULL || ts == NULL || io_parse_time(ts, &t) < 0)
+        if (msg == NULL || ts == NULL || time_parse(ts, &t) < 0)
                 goto done;
         if (o->until > 0 && t > o->until) {
                 *past_until = 1;
@@ -106,7 +54,7 @@ static int emit_line(const struct engine_logs_opts *o, const char *line, size_t 
                 goto done;
         if (o->timestamps) {
                 char tb[40];
-                io_format_time(t, tb);
+                time_format_nano(t, tb);
                 size_t tl = strlen(tb);
                 _cleanup_free_ char *b = xmalloc(tl + 1 + mlen);
                 memcpy(b, tb, tl);

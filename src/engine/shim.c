@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "../common/log.h"
+#include "../common/timefmt.h"
 #include "../common/util.h"
 #include "../shim/proto.h"
 #include "shim.h"
@@ -715,33 +716,6 @@ void shim_free(struct shim *s)
 }
 
 /* RFC 3339 (UTC "Z" or an offset, any number of fraction digits) to unix ns */
-static int parse_time_ns(const char *s, int64_t *ns)
-{
-        struct tm tm = {0};
-        const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-        if (!p)
-                return -1;
-        int64_t frac = 0;
-        if (*p == '.') {
-                int digits = 0;
-                for (p++; *p >= '0' && *p <= '9'; p++, digits++)
-                        if (digits < 9)
-                                frac = frac * 10 + (*p - '0');
-                for (; digits < 9; digits++)
-                        frac *= 10;
-        }
-        int64_t off = 0;
-        if (*p == '+' || *p == '-') {
-                int hh, mm;
-                if (sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2)
-                        return -1;
-                off = (hh * 3600 + mm * 60) * (*p == '-' ? -1 : 1);
-        } else if (*p != 'Z') {
-                return -1;
-        }
-        *ns = ((int64_t)timegm(&tm) - off) * 1000000000 + frac;
-        return 0;
-}
 
 int shim_read_exit(const char *state_dir, int *exit_code, int64_t *finished_ns, int *oom_killed,
                    struct err **e)
@@ -757,7 +731,7 @@ int shim_read_exit(const char *state_dir, int *exit_code, int64_t *finished_ns, 
         json_t *code = json_object_get(j, "exit_code");
         const char *fin = json_string_value(json_object_get(j, "finished_at"));
         int64_t ns = 0;
-        if (!json_is_integer(code) || !fin || parse_time_ns(fin, &ns) < 0) {
+        if (!json_is_integer(code) || !fin || time_parse(fin, &ns) < 0) {
                 json_decref(j);
                 return err_new(e, EIO, "%s: malformed", path);
         }

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/timefmt.h"
 #include "../common/util.h"
 #include "io.h"
 
@@ -164,7 +165,7 @@ int engine_container_stats(struct engine *eng, const char *ref, json_t *prev, js
                 json_decref(ev);
                 struct timespec t;
                 clock_gettime(CLOCK_REALTIME, &t);
-                io_format_time((int64_t)t.tv_sec * 1000000000 + t.tv_nsec, now);
+                time_format_nano((int64_t)t.tv_sec * 1000000000 + t.tv_nsec, now);
         }
         if (s == NULL) {
                 /* not running (or gone meanwhile): Docker's zero sample */

@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "../common/err.h"
+#include "../common/timefmt.h"
 
 struct shim_opts {
         const char *id;
@@ -56,8 +57,6 @@ void jsonlog_write(struct jsonlog *l, int stream, const char *line, size_t n, in
 
 /* RFC 3339 with nanoseconds, trailing zeros trimmed, as Go's RFC3339Nano
  * in UTC; `buf` holds at least 40 bytes. */
-void format_time_ns(int64_t ns, char *buf, size_t cap);
-int64_t now_ns(void);
 
 /* diagnostics of the shim itself go to state_dir/shim.log */
 void shim_logf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -30,31 +30,7 @@ struct jsonlog {
 /* the worst case of one entry: every byte of a 16 KiB line as \u00XX */
 static char entry[16384 * 6 + 128];
 
-int64_t now_ns(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
-void format_time_ns(int64_t ns, char *buf, size_t cap)
-{
-        time_t sec = (time_t)(ns / 1000000000);
-        long frac = (long)(ns % 1000000000);
-        struct tm tm;
-        gmtime_r(&sec, &tm);
-        size_t n = strftime(buf, cap, "%Y-%m-%dT%H:%M:%S", &tm);
-        if (frac > 0) {
-                char f[16];
-                snprintf(f, sizeof(f), ".%09ld", frac);
-                size_t fl = strlen(f);
-                while (f[fl - 1] == '0')
-                        f[--fl] = '\0';
-                snprintf(buf + n, cap - n, "%sZ", f);
-        } else {
-                snprintf(buf + n, cap - n, "Z");
-        }
-}
 
 static int open_log(struct jsonlog *l, int trunc, struct err **e)
 {
@@ -191,7 +167,7 @@ void jsonlog_write(struct jsonlog *l, int stream, const char *line, size_t n, in
         k = 8;
         k += escape(entry + k, (const unsigned char *)line, n);
         char ts[48];
-        format_time_ns(ns, ts, sizeof(ts));
+        time_format_go(ns, ts);
         k += (size_t)snprintf(entry + k, sizeof(entry) - k,
                               "\",\"stream\":\"%s\",\"time\":\"%s\"}\n",
                               stream == 2 ? "stderr" : "stdout", ts);

@@ -87,7 +87,7 @@ static char chunk[8192];
 void shim_logf(const char *fmt, ...)
 {
         char ts[48];
-        format_time_ns(now_ns(), ts, sizeof(ts));
+        time_format_go(time_now_ns(), ts);
         va_list ap;
         va_start(ap, fmt);
         fprintf(stderr, "%s barge-shim[%d]: ", ts, (int)getpid());
@@ -104,7 +104,7 @@ static void drop_client(void)
         S.inlen = 0;
         S.olen = 0;
         if (S.phase == WAITING)
-                S.deadline = now_ns() + ORPHAN_NS;
+                S.deadline = time_now_ns() + ORPHAN_NS;
 }
 
 static void flush_client(void)
@@ -190,7 +190,7 @@ static void log_feed(struct out_stream *s, const char *p, size_t n, int64_t ns)
 
 static void close_stream(struct out_stream *s)
 {
-        log_line(s, now_ns());
+        log_line(s, time_now_ns());
         if (s->fd >= 0 && s->fd != S.io.master)
                 close(s->fd);
         s->fd = -1;
@@ -211,7 +211,7 @@ static void read_stream(struct out_stream *s)
                 }
                 send_frame(s->stream == 2 ? SHIM_STDERR : SHIM_STDOUT, chunk, (size_t)n, NULL, 0,
                            1);
-                log_feed(s, chunk, (size_t)n, now_ns());
+                log_feed(s, chunk, (size_t)n, time_now_ns());
         }
 }
 
@@ -257,7 +257,7 @@ static void fail_start(struct err *e)
         send_frame(SHIM_START_FAILED, c, 4, msg, strlen(msg), 0);
         unlink("shim.sock");
         S.phase = FAILED;
-        S.deadline = now_ns() + ACK_NS;
+        S.deadline = time_now_ns() + ACK_NS;
 }
 
 /* Drop our read-only file pages (code, constants) from our page table
@@ -427,7 +427,7 @@ static void reap(void)
                 if (p != S.pid || S.phase != RUNNING)
                         continue;
                 S.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-                S.finished = now_ns();
+                S.finished = time_now_ns();
                 S.phase = DRAINING;
                 S.deadline = S.finished + DRAIN_NS;
         }
@@ -447,7 +447,7 @@ static void finish(void)
         S.oom = proc_oom_killed(S.oom_file);
         proc_delete(&S.o);
         char ts[48];
-        format_time_ns(S.finished, ts, sizeof(ts));
+        time_format_go(S.finished, ts);
         char buf[160];
         int n = snprintf(buf, sizeof(buf),
                          "{\"exit_code\": %d, \"finished_at\": \"%s\", \"oom_killed\": %s}\n",
@@ -460,7 +460,7 @@ static void finish(void)
         if (S.cfd < 0)
                 exit(0);
         S.phase = EXITED;
-        S.deadline = now_ns() + ACK_NS;
+        S.deadline = time_now_ns() + ACK_NS;
         send_exit();
 }
 
@@ -468,9 +468,9 @@ static int loop(void)
 {
         for (;;) {
                 if (S.phase == DRAINING &&
-                    ((S.out[0].fd < 0 && S.out[1].fd < 0) || now_ns() >= S.deadline))
+                    ((S.out[0].fd < 0 && S.out[1].fd < 0) || time_now_ns() >= S.deadline))
                         finish();
-                if (S.phase == WAITING && S.cfd < 0 && S.deadline > 0 && now_ns() >= S.deadline) {
+                if (S.phase == WAITING && S.cfd < 0 && S.deadline > 0 && time_now_ns() >= S.deadline) {
                         /* barged went away before starting us (it spawns a
                          * shim per start): nothing will start us now */
                         shim_logf("no client and not started: exiting");
@@ -479,7 +479,7 @@ static int loop(void)
                         return 0;
                 }
                 if ((S.phase == EXITED || S.phase == FAILED) &&
-                    (S.cfd < 0 || now_ns() >= S.deadline || (S.phase == FAILED && S.olen == 0)))
+                    (S.cfd < 0 || time_now_ns() >= S.deadline || (S.phase == FAILED && S.olen == 0)))
                         return 0;
 
                 struct pollfd pfd[6];
@@ -508,7 +508,7 @@ static int loop(void)
                 }
                 int timeout = -1;
                 if (S.deadline > 0) {
-                        int64_t left = (S.deadline - now_ns()) / 1000000;
+                        int64_t left = (S.deadline - time_now_ns()) / 1000000;
                         timeout = left < 0 ? 0 : left > 60000 ? 60000 : (int)left + 1;
                 }
                 int r = poll(pfd, (nfds_t)n, timeout);
