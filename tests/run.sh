@@ -41,7 +41,7 @@ if [ "$want_unit" = 1 ]; then
         done
 fi
 if [ ${#bats_files[@]} -gt 0 ] && [ -e "${bats_files[0]}" ]; then
-        bats --tap "${bats_files[@]}" 2>&1 | count_tap
+        bats --tap --timing "${bats_files[@]}" 2>&1 | count_tap
 fi
 passed=$(grep -c P "$log")
 failed=$(grep -c F "$log")
