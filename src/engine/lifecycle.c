@@ -753,6 +753,19 @@ static int start_locked(struct engine *eng, struct container *c, struct err **e)
 /* Connect to the shim in c's state dir; 1 when it answered.  `orphan`:
  * the record does not say running (barged died between starting the
  * process and saving), so adopt it. */
+/* SIGKILL the shim whose pid state_dir/shim.pid holds (it has no process
+ * of its own to look after yet). */
+static void kill_unstarted_shim(const char *state_dir)
+{
+        _cleanup_free_ char *path = xasprintf("%s/shim.pid", state_dir);
+        _cleanup_free_ char *buf = NULL;
+        size_t len = 0;
+        _cleanup_err_ struct err *e = NULL;
+        pid_t pid = read_file(path, 64, &buf, &len, &e) == 0 ? atoi(buf) : 0;
+        if (pid > 1)
+                send_signal(pid, SIGKILL);
+}
+
 static int reconnect(struct engine *eng, struct container *c, int orphan)
 {
         struct shim_ctx *sc = xcalloc(1, sizeof(*sc));
@@ -768,8 +781,20 @@ static int reconnect(struct engine *eng, struct container *c, int orphan)
                         _cleanup_free_ char *buf = NULL;
                         size_t len = 0;
                         _cleanup_err_ struct err *pe = NULL;
-                        if (read_file(pidf, 64, &buf, &len, &pe) == 0)
-                                c->pid = atoi(buf);
+                        pid_t pid = read_file(pidf, 64, &buf, &len, &pe) == 0 ? atoi(buf) : 0;
+                        if (pid <= 0) {
+                                /* barged died between spawning the shim and
+                                 * starting the process: nothing runs, and the
+                                 * shim would wait for a start that will not
+                                 * come.  End it; the container stays created. */
+                                pthread_mutex_unlock(&eng->lock);
+                                shim_free(sc->shim);
+                                kill_unstarted_shim(c->state_dir);
+                                c->refs--;
+                                free(sc);
+                                return 0;
+                        }
+                        c->pid = pid;
                         c->status = ST_RUNNING;
                         c->has_been_started = 1;
                         c->restart_pending = 0;

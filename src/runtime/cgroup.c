@@ -790,6 +790,11 @@ static int rmdir_tree(const char *dir)
 /* Processes that are exiting keep a cgroup busy for a moment. */
 static int rmdir_retry(const struct hier *h, struct err **e)
 {
+        /* The usual case is a leaf whose processes are gone: one rmdir.
+         * Listing it first (rmdir_tree) reads every control file's entry,
+         * ~50 syscalls over 10 v1 hierarchies on each `delete`. */
+        if (rmdir(h->dir) == 0 || errno == ENOENT)
+                return 0;
         long long deadline = now_ms() + 3000;
         long delay = 1;
         for (;;) {
