@@ -269,9 +269,15 @@ static void kill_(struct http_req *r)
         reply_done(r, rc, e, 204);
 }
 
-/* The status line goes out at once so that the client knows the wait is
- * registered (docker run starts the container only then); the result
- * follows when the condition holds. */
+/* The status line goes out as soon as the engine has the wait in place, so
+ * that a client that starts the container after reading it (docker run,
+ * barge run) cannot miss the exit; the result follows when the condition
+ * holds. */
+static int wait_registered(void *ctx)
+{
+        return http_stream_begin(ctx, 200, "application/json");
+}
+
 static void wait_(struct http_req *r)
 {
         _cleanup_err_ struct err *e = NULL;
@@ -283,16 +289,14 @@ static void wait_(struct http_req *r)
                 http_reply_error(r, 400, "invalid condition: \"%s\"", cond);
                 return;
         }
-        int tty;
-        if (engine_container_tty(eng, ref_of(r), &tty, &e) < 0) {
-                http_reply_err(r, e);
-                return;
-        }
-        if (http_stream_begin(r, 200, "application/json") < 0)
-                return;
         int code = -1;
         _cleanup_free_ char *msg = NULL;
-        if (engine_container_wait(eng, ref_of(r), cond, req_gone, r, &code, &msg, &e) < 0) {
+        if (engine_container_wait(eng, ref_of(r), cond, wait_registered, req_gone, r, &code, &msg,
+                                  &e) < 0) {
+                if (!http_answered(r)) {
+                        http_reply_err(r, e); /* no such container, before the status line */
+                        return;
+                }
                 if (e->code != ECANCELED) {
                         json_t *res = json_pack("{s:i, s:{s:s}}", "StatusCode", -1, "Error",
                                                 "Message", e->msg);
@@ -427,6 +431,18 @@ static void logs(struct http_req *r)
         http_stream_end(r);
 }
 
+struct attach_ctx {
+        struct http_req *r;
+        int tty;
+};
+
+/* called by the engine once the attach is registered */
+static int attach_hijack(void *ctx, int *fd, struct err **e)
+{
+        struct attach_ctx *ac = ctx;
+        return http_hijack(ac->r, ac->tty ? RAW_STREAM : MUX_STREAM, fd, e);
+}
+
 static void attach(struct http_req *r)
 {
         _cleanup_err_ struct err *e = NULL;
@@ -441,18 +457,20 @@ static void attach(struct http_req *r)
         };
         if (o.detach_keys && !*o.detach_keys)
                 o.detach_keys = NULL;
-        int tty, fd;
-        if (engine_container_tty(eng, ref_of(r), &tty, &e) < 0) {
+        struct attach_ctx ac = {r, 0};
+        if (engine_container_tty(eng, ref_of(r), &ac.tty, &e) < 0) {
                 http_reply_err(r, e);
                 return;
         }
-        if (http_hijack(r, tty ? RAW_STREAM : MUX_STREAM, &fd, &e) < 0) {
-                log_warn("attach %s: %s", ref_of(r), e->msg);
-                return;
-        }
-        if (engine_container_attach(eng, ref_of(r), &o, fd, &e) < 0)
+        if (engine_container_attach_hijack(eng, ref_of(r), &o, attach_hijack, &ac, &e) < 0) {
+                if (!http_answered(r)) {
+                        http_reply_err(r, e);
+                        return;
+                }
                 log_debug("attach %s: %s", ref_of(r), e->msg);
-        http_hijack_done(r);
+        }
+        if (http_answered(r))
+                http_hijack_done(r);
 }
 
 static void attach_ws(struct http_req *r)

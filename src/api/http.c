@@ -1123,6 +1123,14 @@ void http_reply_data(struct http_req *r, int status, const char *content_type, c
         answer(r, ANS_REPLY, status, content_type, d, len);
 }
 
+int http_answered(struct http_req *r)
+{
+        pthread_mutex_lock(&r->s->lock);
+        int a = r->ans != ANS_NONE;
+        pthread_mutex_unlock(&r->s->lock);
+        return a;
+}
+
 int http_stream_begin(struct http_req *r, int status, const char *content_type)
 {
         return answer(r, ANS_STREAM, status, content_type, NULL, 0);

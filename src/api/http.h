@@ -122,6 +122,8 @@ void http_reply_data(struct http_req *r, int status, const char *content_type, c
  * happens), then each write goes out as it is made.  Writes return -1 once
  * the client is gone; the handler should then stop. */
 int http_stream_begin(struct http_req *r, int status, const char *content_type);
+/* Whether the handler has answered (replied, or begun a stream). */
+int http_answered(struct http_req *r);
 int http_stream_write(struct http_req *r, const void *buf, size_t n);
 /* json_dumps(obj, JSON_COMPACT) + "\n" (does not steal obj) */
 int http_stream_json(struct http_req *r, json_t *obj);

@@ -467,8 +467,22 @@ static int json_flag(json_t *o, const char *k)
         return json_is_true(json_object_get(o, k));
 }
 
+static int given_fd(void *ctx, int *fd, struct err **e)
+{
+        *fd = *(int *)ctx;
+        return 0;
+}
+
 int engine_container_attach(struct engine *eng, const char *ref, const struct engine_attach_opts *o,
                             int fd, struct err **e)
+{
+        return engine_container_attach_hijack(eng, ref, o, given_fd, &fd, e);
+}
+
+int engine_container_attach_hijack(struct engine *eng, const char *ref,
+                                   const struct engine_attach_opts *o,
+                                   int (*hijack)(void *ctx, int *fd, struct err **e), void *hctx,
+                                   struct err **e)
 {
         unsigned char keys[16];
         size_t n_keys;
@@ -496,43 +510,44 @@ int engine_container_attach(struct engine *eng, const char *ref, const struct en
         int stdin_once = json_flag(c->config, "StdinOnce") && !tty;
         pthread_mutex_unlock(&eng->lock);
 
-        if (o->logs) {
+        /* The attacher is in place before the client hears back (the 101):
+         * a client that starts the container after that (docker run, barge
+         * run) then cannot miss its first output or its exit. */
+        struct attacher *a = NULL;
+        int alive = 0;
+        if (o->stream) {
+                a = attacher_new(!tty, o->out, o->err);
+                if (a == NULL) {
+                        container_put(eng, c);
+                        return err_sys(e, "eventfd");
+                }
+                pthread_mutex_lock(&eng->lock);
+                alive = !c->removed && (c->status == ST_CREATED || c->status == ST_RUNNING ||
+                                        c->status == ST_PAUSED || c->status == ST_RESTARTING);
+                if (alive) {
+                        a->next = c->attachers;
+                        c->attachers = a;
+                }
+                pthread_mutex_unlock(&eng->lock);
+        }
+        int fd = -1, r = hijack(hctx, &fd, e);
+        if (r == 0 && o->logs) {
                 struct engine_logs_opts lo = {
                     .out = o->out, .err = o->err, .tail = -1, .follow = 0};
                 struct fd_out fo = {fd, !tty};
-                if (logs_read(eng, c, &lo, write_fd_out, &fo, e) < 0) {
-                        container_put(eng, c);
-                        return -1;
-                }
+                r = logs_read(eng, c, &lo, write_fd_out, &fo, e);
         }
-        if (!o->stream) {
-                container_put(eng, c);
-                return 0;
-        }
-
-        struct attacher *a = attacher_new(!tty, o->out, o->err);
-        if (a == NULL) {
-                container_put(eng, c);
-                return err_sys(e, "eventfd");
-        }
-        pthread_mutex_lock(&eng->lock);
-        int alive = !c->removed && (c->status == ST_CREATED || c->status == ST_RUNNING ||
-                                    c->status == ST_PAUSED || c->status == ST_RESTARTING);
-        if (alive) {
-                a->next = c->attachers;
-                c->attachers = a;
-        }
-        pthread_mutex_unlock(&eng->lock);
-
-        if (alive) {
+        if (r == 0 && alive) {
                 struct cin ci = {eng, c, a};
                 int use_in = o->in && open_stdin;
-                int r =
+                int pr =
                     io_pump(a, fd, use_in ? container_stdin : NULL, &ci, stdin_once, keys, n_keys);
                 /* A StdinOnce container's stdin closes when its attach ends,
                  * whichever way it ends */
-                if (use_in && stdin_once && r != 0)
+                if (use_in && stdin_once && pr != 0)
                         container_stdin(&ci, NULL, 0);
+        }
+        if (alive) {
                 pthread_mutex_lock(&eng->lock);
                 for (struct attacher **pp = &c->attachers; *pp != NULL; pp = &(*pp)->next) {
                         if (*pp == a) {
@@ -542,7 +557,8 @@ int engine_container_attach(struct engine *eng, const char *ref, const struct en
                 }
                 pthread_mutex_unlock(&eng->lock);
         }
-        attacher_free(a);
+        if (a)
+                attacher_free(a);
         container_put(eng, c);
-        return 0;
+        return r;
 }

@@ -100,11 +100,16 @@ int engine_container_kill(struct engine *eng, const char *ref, const char *signa
                           struct err **e);
 /* Block until `condition` ("not-running" (default), "next-exit",
  * "removed") holds; *exit_code is the exit code, *error_msg (malloc'd or
- * NULL) the start error if any.  `gone` (may be NULL) is polled about once
- * a second; when it returns true the wait ends with -1 ECANCELED. */
+ * NULL) the start error if any.  `registered` (may be NULL) is called once
+ * the wait is in place (the state it waits from is taken), before any
+ * waiting, without locks held: the API sends its status line there, so a
+ * client that starts the container after seeing it cannot miss the exit; a
+ * negative return ends the wait with -1 ECANCELED.  `gone` (may be NULL)
+ * is polled about once a second; when it returns true the wait ends with
+ * -1 ECANCELED.  Both get `ctx`. */
 int engine_container_wait(struct engine *eng, const char *ref, const char *condition,
-                          int (*gone)(void *ctx), void *gone_ctx, int *exit_code,
-                          char **error_msg, struct err **e);
+                          int (*registered)(void *ctx), int (*gone)(void *ctx), void *ctx,
+                          int *exit_code, char **error_msg, struct err **e);
 /* force: kill a running one first (else 409 "You cannot remove a running
  * container ..."); volumes: remove anonymous volumes (later issue). */
 int engine_container_remove(struct engine *eng, const char *ref, int force, int volumes,
@@ -161,6 +166,13 @@ struct engine_attach_opts {
  * or it sends the detach keys.  Blocks. */
 int engine_container_attach(struct engine *eng, const char *ref,
                             const struct engine_attach_opts *o, int fd, struct err **e);
+/* The same, with the connection taken over by hijack(ctx, &fd, e) only once
+ * the attach is registered (the API sends its 101 there); an error before
+ * that (no such container, paused) is returned without calling it. */
+int engine_container_attach_hijack(struct engine *eng, const char *ref,
+                                   const struct engine_attach_opts *o,
+                                   int (*hijack)(void *ctx, int *fd, struct err **e), void *hctx,
+                                   struct err **e);
 /* GET /containers/{id}/top: {"Titles": [...], "Processes": [[...], ...]}
  * (ps_args: ps's options, default "-ef") */
 int engine_container_top(struct engine *eng, const char *ref, const char *ps_args, json_t **out,

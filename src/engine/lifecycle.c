@@ -1231,8 +1231,8 @@ int engine_container_restart(struct engine *eng, const char *ref, int timeout, s
 /* ---- wait ---- */
 
 int engine_container_wait(struct engine *eng, const char *ref, const char *condition,
-                          int (*gone)(void *ctx), void *gone_ctx, int *exit_code, char **error_msg,
-                          struct err **e)
+                          int (*registered)(void *ctx), int (*gone)(void *ctx), void *gone_ctx,
+                          int *exit_code, char **error_msg, struct err **e)
 {
         enum { W_NOT_RUNNING, W_NEXT_EXIT, W_REMOVED } mode = W_NOT_RUNNING;
         if (condition == NULL || condition[0] == '\0' || strcmp(condition, "not-running") == 0)
@@ -1251,7 +1251,15 @@ int engine_container_wait(struct engine *eng, const char *ref, const char *condi
         pthread_mutex_lock(&eng->lock);
         unsigned gen = c->exit_gen;
         int r = 0;
-        for (;;) {
+        if (registered) {
+                /* c is held and gen taken: an exit or removal from now on is seen */
+                pthread_mutex_unlock(&eng->lock);
+                int g = registered(gone_ctx);
+                pthread_mutex_lock(&eng->lock);
+                if (g < 0)
+                        r = err_new(e, ECANCELED, "the client went away");
+        }
+        for (; r == 0;) {
                 int done = 0;
                 if (mode == W_REMOVED)
                         done = c->removed;

@@ -37,7 +37,12 @@ teardown() {
 	[ "$total" -eq $((CLIENTS * PER)) ]
 	bad=$(cat "$E_TMP"/res/*.rc | grep -cv '^[012]$' || true)
 	errs=$(cat "$E_TMP"/res/*.err)
-	[ "$bad" -eq 0 ] || { echo "$errs" | sort | uniq -c | head; false; }
+	[ "$bad" -eq 0 ] || {
+		echo "exit codes:"; cat "$E_TMP"/res/*.rc | sort | uniq -c # 124: a client timed out
+		echo "$errs" | sort | uniq -c | head
+		tail -n 20 "$E_TMP/barged.log"
+		false
+	}
 	[ "$(cat "$E_TMP"/res/*.rm | grep -cv '^0$' || true)" -eq 0 ]
 	[ -z "$errs" ] || { echo "$errs" | head; false; }
 	run b ps -a -q

@@ -201,7 +201,7 @@ static void test_run_and_wait(void)
         CHECK(engine_container_start(eng, id, &e) == 0);
         int code = -1;
         char *msg = NULL;
-        CHECK(engine_container_wait(eng, id, NULL, NULL, NULL, &code, &msg, &e) == 0);
+        CHECK(engine_container_wait(eng, id, NULL, NULL, NULL, NULL, &code, &msg, &e) == 0);
         CHECK(code == 3);
         free(msg);
         o = inspect(id);
@@ -255,7 +255,7 @@ static void test_run_and_wait(void)
 
         /* start again: same container, a second run */
         CHECK(engine_container_start(eng, "first", &e) == 0);
-        CHECK(engine_container_wait(eng, "first", "not-running", NULL, NULL, &code, NULL, &e) == 0);
+        CHECK(engine_container_wait(eng, "first", "not-running", NULL, NULL, NULL, &code, NULL, &e) == 0);
         CHECK(code == 3);
         CHECK(engine_container_remove(eng, "first", 0, 0, &e) == 0);
         CHECK(engine_container_inspect(eng, id, 0, &o, &e) < 0 && e->code == ENOENT);
@@ -361,7 +361,7 @@ static void test_bad_input(void)
                         engine_container_start(eng, id, &e);
                         err_free(&e);
                         int code;
-                        engine_container_wait(eng, id, NULL, NULL, NULL, &code, NULL, &e);
+                        engine_container_wait(eng, id, NULL, NULL, NULL, NULL, &code, NULL, &e);
                         err_free(&e);
                         json_t *o = inspect(id);
                         CHECK(o);
@@ -382,7 +382,7 @@ static void test_bad_input(void)
         err_free(&e);
         CHECK(engine_container_kill(eng, "nope", "KILL", &e) < 0 && e->code == ENOENT);
         err_free(&e);
-        CHECK(engine_container_wait(eng, "nope", "bogus", NULL, NULL, NULL, NULL, &e) < 0);
+        CHECK(engine_container_wait(eng, "nope", "bogus", NULL, NULL, NULL, NULL, NULL, &e) < 0);
         err_free(&e);
         json_t *f = json_loads("{\"label\": 5, \"status\": {\"running\": true}}", 0, NULL);
         json_t *l = NULL;
@@ -478,7 +478,7 @@ static void test_restart_policy(void)
         CHECK(create("tmp", "exit 0", "\"AutoRemove\": true", id) == 0);
         CHECK(engine_container_start(eng, id, &e) == 0);
         int code = -1;
-        CHECK(engine_container_wait(eng, id, "removed", NULL, NULL, &code, NULL, &e) == 0);
+        CHECK(engine_container_wait(eng, id, "removed", NULL, NULL, NULL, &code, NULL, &e) == 0);
         CHECK(code == 0);
         CHECK(engine_container_inspect(eng, id, 0, &o, &e) < 0 && e->code == ENOENT);
         err_free(&e);
@@ -566,7 +566,7 @@ static void test_update_and_next_exit(void)
         pthread_t t;
         CHECK(pthread_create(&t, NULL, killer, id) == 0);
         int code = -1;
-        r = engine_container_wait(eng, id, "next-exit", NULL, NULL, &code, NULL, &e);
+        r = engine_container_wait(eng, id, "next-exit", NULL, NULL, NULL, &code, NULL, &e);
         pthread_join(t, NULL);
         CHECK(r == 0);
         CHECK(code == 137);

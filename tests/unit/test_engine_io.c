@@ -165,7 +165,7 @@ static int wait_exit(const char *id)
         int code = -1;
         char *msg = NULL;
         _cleanup_err_ struct err *e = NULL;
-        engine_container_wait(eng, id, "not-running", NULL, NULL, &code, &msg, &e);
+        engine_container_wait(eng, id, "not-running", NULL, NULL, NULL, &code, &msg, &e);
         free(msg);
         return code;
 }
