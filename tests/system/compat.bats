@@ -21,13 +21,14 @@ teardown() {
 
 D() { timeout -k 5 "$E_TIMEOUT" docker "$@" </dev/null 3>&-; }
 
-# a registry on loopback with busybox in it: echoes its address
+# a registry on loopback with busybox in it, its address in $addr (not in
+# a subshell: teardown must see $REG to stop it)
 registry_with_busybox() {
 	REG=$E_TMP/registry
 	reg_start "$REG" >/dev/null || return 1
+	addr=$(reg_addr "$REG")
 	skopeo copy -q --dest-tls-verify=false "docker-archive:$BARGE_BUILD/busybox.tar" \
-		"docker://$(reg_addr "$REG")/library/busybox:1.0" >/dev/null 3>&- || return 1
-	reg_addr "$REG"
+		"docker://$addr/library/busybox:1.0" >/dev/null 3>&- || return 1
 }
 
 @test "docker CLI: version and info talk to barged" {
@@ -90,7 +91,7 @@ registry_with_busybox() {
 }
 
 @test "docker CLI: pull, images, tag, rmi" {
-	addr=$(registry_with_busybox)
+	registry_with_busybox
 	run D pull "$addr/library/busybox:1.0"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"Downloaded newer image"* ]] || [[ "$output" == *"Image is up to date"* ]]
@@ -123,7 +124,7 @@ registry_with_busybox() {
 }
 
 @test "Docker SDK for Python: run, logs, exec, images, pull" {
-	addr=$(registry_with_busybox)
+	registry_with_busybox
 	run timeout 120 /usr/bin/python3 - "$E_HOST" "$addr" <<'PY'
 import sys, docker
 c = docker.DockerClient(base_url=sys.argv[1])
