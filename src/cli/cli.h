@@ -98,8 +98,6 @@ int cmd_attach(struct cli *c);
 int cmd_exec(struct cli *c);            /* exec.c */
 int cmd_cp(struct cli *c);              /* cp.c */
 int cmd_container_prune(struct cli *c); /* containers.c */
-/* docker's RAMInBytes ("512m", "1g"): 0 or -1 */
-int parse_bytes(const char *s, long long *out);
 /* pull with the progress display (run uses it for a missing image) */
 int image_pull(struct cli *c, const char *image, const char *platform, FILE *out,
                struct err **e); /* out NULL: quiet */

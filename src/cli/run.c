@@ -166,47 +166,6 @@ static json_t *obj_object(json_t *o, const char *key)
         return a;
 }
 
-/* docker's RAMInBytes: 512m, 1g, 100k, 1024 (binary units) */
-int parse_bytes(const char *s, long long *out)
-{
-        char *end;
-        double v = strtod(s, &end);
-        if (end == s || v < 0)
-                return -1;
-        long long mul = 1;
-        switch (tolower((unsigned char)*end)) {
-        case '\0':
-        case 'b':
-                break;
-        case 'k':
-                mul = 1LL << 10;
-                break;
-        case 'm':
-                mul = 1LL << 20;
-                break;
-        case 'g':
-                mul = 1LL << 30;
-                break;
-        case 't':
-                mul = 1LL << 40;
-                break;
-        case 'p':
-                mul = 1LL << 50;
-                break;
-        default:
-                return -1;
-        }
-        if (*end) {
-                end++;
-                if (tolower((unsigned char)*end) == 'b' && mul > 1)
-                        end++;
-                if (*end)
-                        return -1;
-        }
-        *out = (long long)(v * (double)mul);
-        return 0;
-}
-
 /* Go durations (1m30s, 500ms, 2h) in nanoseconds */
 static int parse_duration_ns(const char *s, long long *out)
 {
@@ -290,6 +249,7 @@ static int run_opt(void *data, int opt, const char *arg)
         struct run_args *a = data;
         json_t *cfg = a->config, *host = a->host;
         long long v;
+        int64_t sz;
         char *end;
         switch (opt) {
         case 'd':
@@ -331,21 +291,21 @@ static int run_opt(void *data, int opt, const char *arg)
                 json_object_set_new(cfg, "Hostname", json_string(arg));
                 break;
         case 'm':
-                if (parse_bytes(arg, &v) < 0)
+                if (parse_size(arg, &sz) < 0)
                         return bad(a, "memory", arg);
-                json_object_set_new(host, "Memory", json_integer(v));
+                json_object_set_new(host, "Memory", json_integer(sz));
                 break;
         case O_MEMSWAP:
                 if (!strcmp(arg, "-1"))
-                        v = -1;
-                else if (parse_bytes(arg, &v) < 0)
+                        sz = -1;
+                else if (parse_size(arg, &sz) < 0)
                         return bad(a, "memory-swap", arg);
-                json_object_set_new(host, "MemorySwap", json_integer(v));
+                json_object_set_new(host, "MemorySwap", json_integer(sz));
                 break;
         case O_SHM:
-                if (parse_bytes(arg, &v) < 0)
+                if (parse_size(arg, &sz) < 0)
                         return bad(a, "shm-size", arg);
-                json_object_set_new(host, "ShmSize", json_integer(v));
+                json_object_set_new(host, "ShmSize", json_integer(sz));
                 break;
         case O_CPUS: {
                 double cpus = strtod(arg, &end);

@@ -1,11 +1,13 @@
 #include "util.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -237,5 +239,30 @@ int parse_int64(const char *s, long long *out)
         if (errno != 0 || *end != '\0')
                 return -1;
         *out = v;
+        return 0;
+}
+
+int parse_size(const char *s, int64_t *out)
+{
+        if (s == NULL || *s == '\0')
+                return -1;
+        char *end;
+        errno = 0;
+        double v = strtod(s, &end);
+        if (errno || end == s || !(v >= 0))
+                return -1;
+        double mul = 1;
+        const char *units = "kmgtp";
+        const char *u = *end ? strchr(units, tolower((unsigned char)*end)) : NULL;
+        if (u) {
+                for (const char *q = units; q <= u; q++)
+                        mul *= 1024;
+                end++;
+        }
+        if (tolower((unsigned char)*end) == 'b')
+                end++;
+        if (*end || v * mul >= 9.2e18)
+                return -1;
+        *out = (int64_t)(v * mul);
         return 0;
 }

@@ -7,6 +7,7 @@
 #define BARGE_UTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -67,5 +68,8 @@ ssize_t read_full(int fd, void *buf, size_t len);
 int str_has_prefix(const char *s, const char *prefix);
 /* Parse a decimal integer that must fill the whole string. */
 int parse_int64(const char *s, long long *out);
+/* Docker's sizes (RAMInBytes): "512m", "1.5g", "100k", "2tb", "1024";
+ * binary units k m g t p, an optional b.  0, or -1 if malformed. */
+int parse_size(const char *s, int64_t *out);
 
 #endif

@@ -13,24 +13,7 @@
 
 int config_parse_size(const char *s, int64_t *out, struct err **e)
 {
-        char *end = NULL;
-        errno = 0;
-        double v = strtod(s, &end);
-        if (errno || end == s || v < 0 || !isfinite(v))
-                return err_new(e, EINVAL, "invalid size %s", s);
-        double mul = 1;
-        switch (*end) {
-        case 'k': case 'K': mul = 1024.0; end++; break;
-        case 'm': case 'M': mul = 1024.0 * 1024; end++; break;
-        case 'g': case 'G': mul = 1024.0 * 1024 * 1024; end++; break;
-        case 't': case 'T': mul = 1024.0 * 1024 * 1024 * 1024; end++; break;
-        }
-        if (*end == 'b' || *end == 'B')
-                end++;
-        if (*end || v * mul > (double)INT64_MAX)
-                return err_new(e, EINVAL, "invalid size %s", s);
-        *out = (int64_t)(v * mul);
-        return 0;
+        return parse_size(s, out) < 0 ? err_new(e, EINVAL, "invalid size %s", s) : 0;
 }
 
 static int conflict(struct daemon_config *c, unsigned bit, const char *key, struct err **e)

@@ -176,39 +176,6 @@ static int stop_signal_of(struct container *c)
         return sig > 0 ? sig : SIGTERM;
 }
 
-/* "10m", "1k", "2g", "100" (bytes) */
-static int64_t parse_size(const char *s)
-{
-        if (s == NULL || s[0] == '\0')
-                return -1;
-        char *end;
-        double v = strtod(s, &end);
-        if (end == s || v < 0)
-                return -1;
-        int64_t mul = 1;
-        switch (*end) {
-        case 'k':
-        case 'K':
-                mul = 1024;
-                break;
-        case 'm':
-        case 'M':
-                mul = 1024 * 1024;
-                break;
-        case 'g':
-        case 'G':
-                mul = 1024LL * 1024 * 1024;
-                break;
-        case '\0':
-                break;
-        default:
-                return -1;
-        }
-        if (*end && end[1] && !(end[1] == 'b' || end[1] == 'B'))
-                return -1;
-        return (int64_t)(v * (double)mul);
-}
-
 /* ---- background threads: policy restarts, auto-removal, shim cleanup ---- */
 
 struct bg {
@@ -636,8 +603,8 @@ static int prepare_and_spawn(struct engine *eng, struct container *c, struct shi
         int64_t max_size = eng->o.log_max_size;
         int max_file = eng->o.log_max_file > 0 ? eng->o.log_max_file : 1;
         if (cfg_str(lcfg, "max-size")) {
-                int64_t v = parse_size(cfg_str(lcfg, "max-size"));
-                if (v < 0)
+                int64_t v;
+                if (parse_size(cfg_str(lcfg, "max-size"), &v) < 0)
                         return err_new(e, EINVAL, "invalid max-size %s", cfg_str(lcfg, "max-size"));
                 max_size = v;
         }
@@ -965,7 +932,8 @@ int engine_container_create(struct engine *eng, const char *name, json_t *body,
         json_t *lcfg = json_object_get(json_object_get(hc, "LogConfig"), "Config");
         const char *ms = cfg_str(lcfg, "max-size"), *mf = cfg_str(lcfg, "max-file");
         long long mfn = 0;
-        if (ms && parse_size(ms) < 0) {
+        int64_t msv;
+        if (ms && parse_size(ms, &msv) < 0) {
                 err_new(e, EINVAL, "invalid max-size \"%s\"", ms);
                 goto out;
         }

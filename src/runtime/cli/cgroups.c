@@ -32,7 +32,7 @@ int cmd_resume(struct cli *c)
 }
 
 /* "512m", "1G", "-1", "1048576" -> bytes (binary units, as runc's flags) */
-static int parse_size(const char *s, long long *out)
+static int parse_flag_size(const char *s, long long *out)
 {
         char *end;
         long long v = strtoll(s, &end, 10);
@@ -113,7 +113,7 @@ static int update_opt(void *data, int opt, const char *arg)
         long long n;
         if (update_flags[opt - 256].string) {
                 v = json_string(arg);
-        } else if (update_flags[opt - 256].size ? parse_size(arg, &n) < 0
+        } else if (update_flags[opt - 256].size ? parse_flag_size(arg, &n) < 0
                                                 : parse_int64(arg, &n) < 0) {
                 return cli_usage("update", "--%s: invalid value %s", flag, arg), -1;
         } else {
